@@ -1,0 +1,43 @@
+# obsgen: `make generate` regenerates every committed output; `make test` checks it with the real tools.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CATALOGS ?= catalogs
+
+.PHONY: help venv generate check validate test test-deps lint bench up down clean
+
+help:  ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/obsgen: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/obsgen  ## Create the virtual environment and install obsgen
+
+generate: $(BIN)/obsgen  ## Regenerate rules, tests, runbooks, dashboards, stack and load tests from catalogs/
+	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out .
+
+check: $(BIN)/obsgen  ## Drift check: fail if committed outputs differ from the catalogs
+	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out . --check
+
+validate: $(BIN)/obsgen  ## Validate catalogs only
+	$(BIN)/obsgen validate --catalogs $(CATALOGS)
+
+test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, compose, tsc...)
+	bash scripts/install-test-deps.sh
+
+test: test-deps  ## Run the whole suite with the real tools
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/obsgen  ## ruff on the package and tests
+	$(BIN)/ruff check generator tests bench
+
+bench: $(BIN)/obsgen  ## Generation benchmark (10/100/1000 services)
+	$(BIN)/python bench/generate_bench.py
+
+clean:  ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,5 @@
+"""obsgen: observability-as-code from metric catalogs."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

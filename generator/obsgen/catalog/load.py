@@ -1,0 +1,144 @@
+"""Read catalog files (YAML or Jsonnet) into plain data, keeping line numbers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obsgen.errors import CatalogError, Problem
+
+CATALOG_SUFFIXES = (".yaml", ".yml", ".jsonnet")
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class RawCatalog:
+    """A catalog file's data, plus the source line of every field where known."""
+
+    file: str
+    data: Any
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def line_of(self, path: PathKey) -> int | None:
+        """The line of the nearest enclosing field that has one."""
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+def format_path(path: PathKey) -> str:
+    """Render ('alerts', 3, 'for') as alerts[3].for."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def find_catalog_files(directory: Path) -> list[Path]:
+    """Catalog files in a directory, sorted so output order never depends on the filesystem."""
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in CATALOG_SUFFIXES)
+
+
+def _decode(path: Path, display: str) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CatalogError(
+            [Problem(display, line, "", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")]
+        ) from None
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python data, recording each node's line."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.lines: dict[PathKey, int] = {}
+        self.problems: list[Problem] = []
+        self._constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            self._constructor.flatten_mapping(node)
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    self.problems.append(
+                        Problem(self.display, key_node.start_mark.line + 1, format_path(path), f"mapping key {key!r} must be a string")
+                    )
+                    continue
+                if key in out:
+                    self.problems.append(
+                        Problem(self.display, key_node.start_mark.line + 1, format_path((*path, key)), "duplicate key")
+                    )
+                    continue
+                out[key] = self.build(value_node, (*path, key))
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        value = self._constructor.construct_object(node, deep=True)
+        # YAML timestamps and binary have no place in a catalog; keep them as text for the schema to judge.
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            return node.value
+        return value
+
+
+def load_yaml_text(text: str, display: str) -> RawCatalog:
+    """Parse YAML text; syntax errors become one Problem with the line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise CatalogError([Problem(display, line, "", f"invalid YAML: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise CatalogError([Problem(display, None, "", f"invalid YAML: {exc}")]) from None
+    if node is None:
+        raise CatalogError([Problem(display, 1, "", "catalog is empty")])
+    builder = _Builder(display)
+    try:
+        data = builder.build(node, ())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogError([Problem(display, mark.line + 1 if mark else None, "", f"invalid YAML: {exc}")]) from None
+    if builder.problems:
+        raise CatalogError(builder.problems)
+    return RawCatalog(display, data, builder.lines)
+
+
+def load_jsonnet(path: Path, display: str, ext_vars: dict[str, str]) -> RawCatalog:
+    """Evaluate a Jsonnet catalog with ext vars (env, ...); Jsonnet keeps no line numbers for fields."""
+    import _jsonnet  # the jsonnet library lives only here
+
+    _decode(path, display)
+    try:
+        text = _jsonnet.evaluate_file(str(path), ext_vars=ext_vars)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation failed"
+        raise CatalogError([Problem(display, None, "", f"jsonnet: {first}")]) from None
+    return RawCatalog(display, json.loads(text), {})
+
+
+def load_file(path: Path, ext_vars: dict[str, str], display: str | None = None) -> RawCatalog:
+    """Load one catalog file of either format."""
+    shown = display or str(path)
+    if path.suffix == ".jsonnet":
+        return load_jsonnet(path, shown, ext_vars)
+    return load_yaml_text(_decode(path, shown), shown)
