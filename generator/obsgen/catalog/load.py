@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from obsgen.errors import CatalogError, Problem
 CATALOG_SUFFIXES = (".yaml", ".yml", ".jsonnet")
 
 PathKey = tuple[str | int, ...]
+# libyaml's C parser keeps line marks and is several times faster than the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -99,25 +102,29 @@ class _Builder:
         return value
 
 
+def _yaml_problem(exc: yaml.YAMLError, display: str) -> Problem:
+    """One line for a YAML error: its reason and the line it was found on (str(exc) spans several lines)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "invalid YAML"
+        return Problem(display, mark.line + 1 if mark else None, "", f"invalid YAML: {reason}")
+    lines = str(exc).strip().splitlines()
+    return Problem(display, None, "", f"invalid YAML: {lines[0] if lines else type(exc).__name__}")
+
+
 def load_yaml_text(text: str, display: str) -> RawCatalog:
     """Parse YAML text; syntax errors become one Problem with the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise CatalogError([Problem(display, line, "", f"invalid YAML: {reason}")]) from None
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        raise CatalogError([Problem(display, None, "", f"invalid YAML: {exc}")]) from None
+        raise CatalogError([_yaml_problem(exc, display)]) from None
     if node is None:
         raise CatalogError([Problem(display, 1, "", "catalog is empty")])
     builder = _Builder(display)
     try:
         data = builder.build(node, ())
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CatalogError([Problem(display, mark.line + 1 if mark else None, "", f"invalid YAML: {exc}")]) from None
+        raise CatalogError([_yaml_problem(exc, display)]) from None
     if builder.problems:
         raise CatalogError(builder.problems)
     return RawCatalog(display, data, builder.lines)
@@ -131,8 +138,13 @@ def load_jsonnet(path: Path, display: str, ext_vars: dict[str, str]) -> RawCatal
     try:
         text = _jsonnet.evaluate_file(str(path), ext_vars=ext_vars)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation failed"
-        raise CatalogError([Problem(display, None, "", f"jsonnet: {first}")]) from None
+        report = str(exc).strip()
+        first = report.splitlines()[0] if report else "evaluation failed"
+        # Jsonnet names locations as FILE:LINE:COL; take the first one in this file as the problem's line.
+        where = re.search(re.escape(str(path)) + r":(\d+)(?::[0-9-]+)?:?", report)
+        line = int(where.group(1)) if where else None
+        first = first.replace(where.group(0) + " ", "") if where else first
+        raise CatalogError([Problem(display, line, "", f"jsonnet: {first}")]) from None
     return RawCatalog(display, json.loads(text), {})
 
 

@@ -1,0 +1,37 @@
+"""Golden files: each emitter's output for the fixture catalog, compared byte for byte.
+
+Update them on purpose with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py`,
+then review the diff like any other change.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from obsgen.catalog import load_bundle
+from obsgen.emit import EMITTERS
+
+GOLDEN = ROOT / "tests" / "golden"
+FIXTURES = ROOT / "tests" / "fixtures" / "catalogs"
+
+
+@pytest.mark.parametrize("name", sorted(EMITTERS))
+def test_emitter_matches_golden_files(name: str) -> None:
+    emitter, _ = EMITTERS[name]
+    files = emitter(load_bundle(FIXTURES))
+    assert files, f"emitter {name} produced nothing for the fixture"
+    folder = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        shutil.rmtree(folder, ignore_errors=True)
+        for rel, text in files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text, encoding="utf-8")
+    assert folder.is_dir(), f"no golden files for {name}: run UPDATE_GOLDEN=1 pytest tests/test_golden.py"
+    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    assert on_disk == set(files), f"{name}: golden file set differs: {sorted(on_disk ^ set(files))}"
+    for rel, text in sorted(files.items()):
+        assert (folder / rel).read_text(encoding="utf-8") == text, f"{name}: {rel} differs from its golden file"
