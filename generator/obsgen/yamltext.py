@@ -1,34 +1,170 @@
-"""Deterministic YAML text for every emitter: block style, literal multi-line strings, no aliases."""
+"""Deterministic YAML text for every emitter: block style, literal multi-line strings, no aliases.
+
+Emitters produce plain data (dicts, lists, str, int, float, bool, None). Serialising that with
+PyYAML's representer was most of generation time, so this module writes block YAML directly.
+A property test checks that `yaml.safe_load(dump(x)) == x` for arbitrary such data.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
-import yaml
+_PLAIN = re.compile(r"^[A-Za-z_/$][A-Za-z0-9_ ./$()=@,+:'-]*$")
+_RESERVED = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)$"
+)
+_NUMBERISH = re.compile(r"^[-+.]?[0-9]|^\.(inf|nan|Inf|NaN|INF|NAN)$")
 
 
-# libyaml's C emitter is ~20x faster than PyYAML's pure-Python one; output is identical in block style.
-_Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-class _Dumper(_Base):  # type: ignore[valid-type,misc]
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+def _printable(ch: str) -> bool:
+    o = ord(ch)
+    return 0x20 <= o <= 0x7E or (0xA0 <= o <= 0xD7FF and o not in (0x2028, 0x2029)) or 0xE000 <= o <= 0xFFFD or o >= 0x10000
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+def _quote(text: str) -> str:
+    """A double-quoted YAML scalar; escapes what YAML readers reject or would fold."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif _printable(ch):
+            out.append(ch)
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
 
 
-_Dumper.add_representer(str, _str)
+def _key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"YAML keys must be strings here, got {key!r}")
+    return _string(key, inline=True)
 
 
-def dump(data: Any, header: str = "") -> str:
+def _string(text: str, inline: bool) -> str:
+    if (
+        text
+        and _PLAIN.match(text)
+        and not _RESERVED.match(text)
+        and not _NUMBERISH.match(text)
+        and not text.endswith(" ")
+        and " #" not in text
+        and ": " not in text
+        and not text.endswith(":")
+    ):
+        return text
+    return _quote(text)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value).lower()
+        if "." not in text and "e" in text:  # YAML 1.1 floats need a dot: 1e-05 would read back as a string
+            text = text.replace("e", ".0e", 1)
+        return text if "." in text else text + ".0"
+    if isinstance(value, str):
+        return _string(value, inline=False)
+    raise TypeError(f"cannot write {type(value).__name__} as YAML")
+
+
+def _block(text: str, indent: int) -> str | None:
+    """A literal block scalar, or None when the text cannot be one faithfully."""
+    if (
+        any(ch != "\n" and not _printable(ch) for ch in text)
+        or "\r" in text
+        or "\t" in text
+        or text.startswith((" ", "\n"))
+        or text != text.rstrip(" \n") + text[len(text.rstrip(" \n")) :]
+    ):
+        return None
+    stripped = text.rstrip("\n")
+    trailing = len(text) - len(stripped)
+    if any(line != line.rstrip(" ") for line in stripped.split("\n")):
+        return None
+    chomp = "-" if trailing == 0 else ("" if trailing == 1 else None)
+    if chomp is None:
+        return None
+    pad = " " * indent
+    body = "\n".join(pad + line if line else "" for line in stripped.split("\n"))
+    return f"|{chomp}\n{body}"
+
+
+def _emit(value: Any, indent: int, out: list[str], prefix: str) -> None:
+    """Append lines for value; prefix is what precedes it on its first line ('key:' or '- ')."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            out.append(f"{prefix} {{}}" if prefix else "{}")
+            return
+        first = True
+        for k, v in value.items():
+            head = f"{_key(k)}:"
+            if first and prefix.endswith("- "):
+                line_prefix = prefix + head
+                child_indent = len(prefix)
+            else:
+                if first and prefix:
+                    out.append(prefix)
+                line_prefix = pad + head
+                child_indent = indent
+            first = False
+            _emit_value(v, child_indent, out, line_prefix)
+        return
+    raise TypeError("top-level YAML value must be a mapping")
+
+
+def _emit_value(v: Any, indent: int, out: list[str], line_prefix: str) -> None:
+    if isinstance(v, dict):
+        if not v:
+            out.append(f"{line_prefix} {{}}")
+            return
+        out.append(line_prefix)
+        _emit(v, indent + 2, out, "")
+    elif isinstance(v, list):
+        if not v:
+            out.append(f"{line_prefix} []")
+            return
+        out.append(line_prefix)
+        pad = " " * indent
+        for item in v:
+            if isinstance(item, dict) and item:
+                _emit(item, indent + 2, out, pad + "- ")
+            elif isinstance(item, (dict, list)):
+                _emit_value(item, indent + 2, out, pad + "-")
+            else:
+                _emit_value(item, indent + 2, out, pad + "-")
+    elif isinstance(v, str) and "\n" in v:
+        block = _block(v, indent + 2)
+        out.append(f"{line_prefix} {block}" if block is not None else f"{line_prefix} {_quote(v)}")
+    else:
+        out.append(f"{line_prefix} {_scalar(v)}")
+
+
+def dump(data: dict[str, Any], header: str = "") -> str:
     """YAML text with keys in the order given (emitters sort where order carries no meaning)."""
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
-    return header + body
+    lines: list[str] = []
+    _emit(data, 0, lines, "")
+    return header + "\n".join(lines) + "\n"
 
 
 def generated_header(source: str, comment: str = "#") -> str:
