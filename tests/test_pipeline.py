@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, obsgen
 
@@ -120,7 +121,9 @@ local env = std.extVar('env');
         out = tmp_path / env
         result = obsgen("generate", "--catalogs", str(cats), "--out", str(out), "--env", env)
         assert result.returncode == 0, result.stderr
-        assert f") > {threshold}\n" in (out / "rules" / "api.yaml").read_text()
+        rules = yaml.safe_load((out / "rules" / "api.yaml").read_text())
+        exprs = [r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == "ApiQueueDeep"]
+        assert exprs == [f"max by (job) (api_queue_depth) > {threshold}"]
 
 
 def test_generated_files_name_their_source() -> None:

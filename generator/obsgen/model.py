@@ -226,6 +226,17 @@ class LoadTest:
 
 
 @dataclass(frozen=True)
+class RoutingTier:
+    """Who is notified for one severity of a service's alerts (Alertmanager receivers, in order)."""
+
+    severity: str  # critical | warning | info
+    receivers: tuple[str, ...]  # webhook | slack | pagerduty | email | msteams
+    group_wait: str | None = None
+    group_interval: str | None = None
+    repeat_interval: str | None = None
+
+
+@dataclass(frozen=True)
 class Service:
     """One catalog: a service and everything declared about it."""
 
@@ -245,6 +256,7 @@ class Service:
     log_alerts: tuple[LogAlert, ...] = ()
     dashboards: tuple[Dashboard, ...] = ()
     load_tests: tuple[LoadTest, ...] = ()
+    routing: tuple[RoutingTier, ...] = ()  # per-severity escalation; empty = the team defaults
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

@@ -275,7 +275,8 @@ class _Planner:
     def __init__(self, service: m.Service) -> None:
         self.svc = service
         self.synth = _Synth(service)
-        self.rules: dict[str, RecordingRule] = {}
+        # Keyed by (name, static labels): one name may hold several series told apart by labels (quantile="0.95").
+        self.rules: dict[tuple[str, Labels], RecordingRule] = {}
         self.keys: dict[tuple[object, ...], str] = {}
         self.rate_records: dict[str, str] = {}
         self.alerts: list[AlertRule] = []
@@ -289,11 +290,11 @@ class _Planner:
         if key in self.keys:
             return self.keys[key]
         final, n = name, 2
-        while final in self.rules:
+        while (final, labels) in self.rules:
             level, metric, op = name.split(":")
             final = f"{level}:{metric}_{n}:{op}"
             n += 1
-        self.rules[final] = RecordingRule(final, expr, labels)
+        self.rules[(final, labels)] = RecordingRule(final, expr, labels)
         self.keys[key] = final
         return final
 
@@ -421,7 +422,7 @@ class _Planner:
         assert alert.errors is not None and alert.threshold is not None
         rec, group = self.ratio(alert.errors, alert.total, alert.by)
         expr = f"{rec} > {fmt_number(alert.threshold)}"
-        rule = self._base(alert, expr, group, path, (rec, self.rules[rec].expr))
+        rule = self._base(alert, expr, group, path, (rec, self.rules[(rec, ())].expr))
         minutes = self._eval_minutes(alert, RATE_WINDOW)
         for fire in (True, False):
             series = self._ratio_series(alert.errors, alert.total, alert.by, alert.threshold, fire, minutes + 5, path)
@@ -438,14 +439,24 @@ class _Planner:
             good_per_err = max(3, math.ceil(2 / threshold))
         err_labels = self.synth.labels_for(errors, by, path)
         series = [counter_series(errors.metric, err_labels, 60, minutes)]
+        good = 0
         for t in totals:
             if t.metric == errors.metric:
-                if good_per_err:
+                # The error series already counts here; a good series needs a label value the errors exclude.
+                if good_per_err and errors.matchers:
                     labels = self.synth.labels_for(t, by, path, negate=errors.matchers)
                     series.append(counter_series(t.metric, labels, 60 * good_per_err, minutes))
+                    good += 1
             elif not any(_matches(s, t) for s in series):
                 labels = self.synth.labels_for(t, by, path)
                 series.append(counter_series(t.metric, labels, 60 * good_per_err, minutes))
+                good += 1
+        if not good and not fire:
+            raise PlanError(path, "the total only counts the error events, so the ratio is always 1; "
+                                  "add the good events to 'total' or a matcher to 'errors'")
+        keys = [s.labels for s in series]
+        if len(keys) != len(set(keys)):
+            raise PlanError(path, "errors and total select the same series; give 'errors' a matcher that 'total' lacks")
         return series
 
     def _ratio_value(self, series: list[TestSeries], errors: m.Selector, totals: tuple[m.Selector, ...],
@@ -495,8 +506,10 @@ class _Planner:
         q_expr, group = self.quantile(alert.metric, alert.quantile, alert.by)
         recorded = ":" in q_expr and not q_expr.startswith("histogram_quantile")
         out_labels = (*group, "quantile") if recorded else group
-        expr = f"{q_expr} > {fmt_number(alert.threshold)}"
-        rule = self._base(alert, expr, out_labels, path, (q_expr,))
+        # Recorded quantiles share one name and differ by their quantile label.
+        series = f'{q_expr}{{quantile="{fmt_number(alert.quantile)}"}}' if recorded else q_expr
+        expr = f"{series} > {fmt_number(alert.threshold)}"
+        rule = self._base(alert, expr, out_labels, path, (series,))
         minutes = self._eval_minutes(alert, RATE_WINDOW)
         bounds = list(metric.buckets)
         bad_index = next(i for i, b in enumerate(bounds) if i > 0 and bounds[i - 1] >= alert.threshold)
@@ -749,9 +762,8 @@ class _Planner:
                 label = f"p{fmt_number(q * 100)}"
                 legend = panel.legend or (label + (" " + " ".join("{{" + b + "}}" for b in panel.by) if panel.by else ""))
                 if ":" in expr and not expr.startswith("histogram_quantile"):
-                    expr = f'{expr}{{{job}, quantile="{fmt_number(q)}"}}'
-                    if set(group) - {"job"} != set(panel.by) or True:
-                        expr = aggregate("max", ("quantile", *panel.by), expr)
+                    # The record keeps job; a panel over several jobs shows the worst one.
+                    expr = aggregate("max", ("quantile", *panel.by), f'{expr}{{{job}, quantile="{fmt_number(q)}"}}')
                 else:
                     bucket_rec = self.rate_records[panel.metric.metric + "_bucket"]
                     inner = selector(bucket_rec, (*panel.metric.matchers, m.Matcher("job", "=~", "$job")))
@@ -792,6 +804,14 @@ def plan_service(service: m.Service) -> ServicePlan:
         panels=tuple(planner.panels),
         rate_records=tuple(sorted(planner.rate_records.items())),
     )
+
+
+def log_alert_rule(service: m.Service, alert: m.LogAlert) -> AlertRule:
+    """A catalog log alert as a LogQL alert rule; the Loki ruler file and the runbook both read this expression."""
+    planner = _Planner(service)
+    query = f"sum by (job) (count_over_time({alert.selector} |~ `{alert.pattern}` [{alert.window}]))"
+    return planner.make_alert(alert.name, f"{query} > {alert.threshold:g}", alert.for_, alert.severity, alert.summary,
+                              alert.description, alert.runbook, "log", ("job",), queries=(query,))
 
 
 def watchdog() -> tuple[AlertRule, TestCase]:

@@ -21,7 +21,8 @@ from obsgen.catalog.lint import label_problems, naming_problems
 from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
 from obsgen.duration import parse_duration
 from obsgen.errors import CatalogError, Problem
-from obsgen.promql_parse import PromQLSyntaxError, analyse, parse_matchers
+from obsgen.promql_parse import PromQLSyntaxError, analyse, parse_matchers, substitute_macros
+from obsgen.secrets import data_findings
 from obsgen.slo_windows import load_windows
 
 IMPLICIT_LABELS = {"job", "instance"}
@@ -74,23 +75,32 @@ def schema_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
+def _unknown_fields(error: jsonschema.ValidationError) -> list[str]:
+    """The keys an additionalProperties error is about, so each is reported on its own line."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+    patterns = error.schema.get("patternProperties", {})
+    return [k for k in extra if not any(re.match(p, k) for p in patterns)]
+
+
+def _short(value: Any) -> str:
+    """repr() cut to a length that keeps a problem line readable (a wrong-typed section can be huge)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _schema_message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        patterns = error.schema.get("patternProperties", {})
-        extra = [k for k in extra if not any(re.match(p, k) for p in patterns)]
-        if extra:
-            return f"unknown field '{extra[0]}'"
     if error.validator == "required":
         missing = [r for r in error.validator_value if r not in error.instance]
         return f"missing required field '{missing[0]}'"
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+        return f"{_short(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "type":
-        return f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+        return f"expected {error.validator_value}, got {type(error.instance).__name__} {_short(error.instance)}"
     if error.validator == "pattern":
         desc = error.schema.get("description")
-        return f"{error.instance!r} does not match {error.validator_value}" + (f" ({desc})" if desc else "")
+        return f"{_short(error.instance)} does not match {error.validator_value}" + (f" ({desc})" if desc else "")
     if error.validator == "oneOf":
         return "expected one selector {metric, matchers} or a list of them"
     return error.message
@@ -105,8 +115,11 @@ class _Builder:
         self.windows = windows
         self.problems: list[Problem] = []
         self.metrics: dict[str, m.Metric] = {}
+        # Fields replaced by an environment override -> where the override is written, so problems point there.
+        self.overridden: dict[PathKey, PathKey] = {}
 
     def problem(self, path: PathKey, message: str) -> None:
+        path = self.overridden.get(path, path)
         self.problems.append(Problem(self.raw.file, self.raw.line_of(path), format_path(path), message))
 
     # -- entry point -------------------------------------------------------------------------
@@ -118,9 +131,17 @@ class _Builder:
             return None
         errors = sorted(schema_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
         for error in errors:
-            self.problem(tuple(error.absolute_path), _schema_message(error))
+            unknown = _unknown_fields(error)
+            # Point at the misspelt key itself, not at the mapping that holds it.
+            for key in unknown:
+                self.problem((*error.absolute_path, key), f"unknown field '{key}'")
+            if not unknown:
+                self.problem(tuple(error.absolute_path), _schema_message(error))
         if errors:
             return None
+        # Secrets are only ever referenced (a *_file path, an env variable); headers_env maps headers to env names.
+        for path, message in data_findings(data, skip=frozenset({"headers_env"})):
+            self.problem(path, message)
         data = self._apply_environment(copy.deepcopy(data))
         svc = data["service"]
         namespace = svc.get("namespace", "")
@@ -152,6 +173,7 @@ class _Builder:
         self._duplicates([t.job for t in targets], ("service", "targets"), "target job")
         health = tuple(m.HealthCheck(h["name"], h["url"], h.get("kind", "liveness")) for h in svc.get("health", []))
         self._duplicates([h.name for h in health], ("service", "health"), "health check")
+        routing = self._routing(svc.get("routing", []))
         return m.Service(
             name=svc["name"],
             team=svc["team"],
@@ -169,7 +191,17 @@ class _Builder:
             log_alerts=log_alerts,
             dashboards=dashboards,
             load_tests=load_tests,
+            routing=routing,
         )
+
+    def _routing(self, tiers: list[dict[str, Any]]) -> tuple[m.RoutingTier, ...]:
+        out = []
+        for i, tier in enumerate(tiers):
+            path = ("service", "routing", i)
+            timing = {k: self._duration(tier.get(k), (*path, k)) for k in ("group_wait", "group_interval", "repeat_interval")}
+            out.append(m.RoutingTier(tier["severity"], tuple(tier["receivers"]), **timing))
+        self._duplicates([t.severity for t in out], ("service", "routing"), "routing severity")
+        return tuple(out)
 
     # -- environments --------------------------------------------------------------------------
 
@@ -184,10 +216,12 @@ class _Builder:
                 if name not in slo_names:
                     self.problem(("environments", env, "slos", name), f"override for undeclared SLO '{name}'")
         chosen = data.get("environments", {}).get(self.env, {})
-        for alert in data.get("alerts", []):
-            alert.update(chosen.get("alerts", {}).get(alert["name"], {}))
-        for slo in data.get("slos", []):
-            slo.update(chosen.get("slos", {}).get(slo["name"], {}))
+        for section in ("alerts", "slos"):
+            for i, item in enumerate(data.get(section, [])):
+                override = chosen.get(section, {}).get(item["name"], {})
+                item.update(override)
+                for key in override:
+                    self.overridden[(section, i, key)] = ("environments", self.env, section, item["name"], key)
         return data
 
     # -- helpers -------------------------------------------------------------------------------
@@ -218,10 +252,17 @@ class _Builder:
                 self.problem((*path, i), f"bad label matcher {text!r}: {exc}")
         return tuple(out)
 
-    def _selector(self, data: dict[str, Any], path: PathKey, types: tuple[str, ...], by: tuple[str, ...] = ()) -> m.Selector:
+    def _selector(
+        self, data: dict[str, Any], path: PathKey, types: tuple[str, ...], by: tuple[str, ...] = (),
+        by_path: PathKey | None = None,
+    ) -> m.Selector:
         matchers = self._matchers(data.get("matchers"), (*path, "matchers"))
         sel = m.Selector(data["metric"], matchers)
-        self._check_metric(sel.metric, (*path, "metric"), types, [*sel.labels, *by], (*path, "matchers"))
+        metric = self._check_metric(sel.metric, (*path, "metric"), types, list(sel.labels), (*path, "matchers"))
+        # A by() label is reported where `by` is written, which is not always beside the selector.
+        for label in by if metric is not None else ():
+            if label not in metric.label_names and label not in IMPLICIT_LABELS:
+                self.problem(by_path or (*path, "by"), f"label '{label}' is not declared on metric '{sel.metric}'")
         return sel
 
     def _check_metric(
@@ -382,11 +423,13 @@ class _Builder:
                 return alert
             if alert.threshold is not None and not 0 < alert.threshold < 1:
                 self.problem((*path, "threshold"), f"error ratio threshold {alert.threshold} must be between 0 and 1 (0.05 = 5%)")
-            errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by)
+            errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by, (*path, "by"))
             totals_data = data["total"] if isinstance(data["total"], list) else [data["total"]]
             total_path = (*path, "total")
             totals = tuple(
-                self._selector(t, (*total_path, i) if isinstance(data["total"], list) else total_path, ("counter",), by)
+                self._selector(
+                    t, (*total_path, i) if isinstance(data["total"], list) else total_path, ("counter",), by, (*path, "by")
+                )
                 for i, t in enumerate(totals_data)
             )
             return m.Alert(**{**alert.__dict__, "errors": errors, "total": totals})
@@ -399,7 +442,8 @@ class _Builder:
         alert = m.Alert(**{**alert.__dict__, "metric": sel})
         if template == "latency_quantile" and metric is not None and metric.type == "histogram" and alert.threshold is not None:
             finite = metric.buckets
-            if not finite or not finite[0] <= alert.threshold < finite[-1]:
+            # A histogram without buckets is already reported on the metric.
+            if finite and not finite[0] <= alert.threshold < finite[-1]:
                 self.problem(
                     (*path, "threshold"),
                     f"latency threshold {alert.threshold:g}s must lie between the smallest and the largest finite bucket "
@@ -444,7 +488,9 @@ class _Builder:
         )
 
     def check_expr(self, expr: str, path: PathKey, dashboard: bool = False) -> None:
-        """Type and label checks for a raw PromQL expression."""
+        """Type and label checks for a raw PromQL expression; dashboard ones may use Grafana's macros."""
+        if dashboard:
+            expr = substitute_macros(expr)
         try:
             analysis = analyse(expr)
         except PromQLSyntaxError as exc:
@@ -470,11 +516,14 @@ class _Builder:
                 if metric is not None and label not in known:
                     self.problem(path, f"label '{label}' is not declared on metric '{metric.name}'")
         labels_in_expr: set[str] = set()
+        all_declared = bool(analysis.selectors)
         for use in analysis.selectors:
             _, _, metric = self._resolve(use.name)
             if metric is not None:
                 labels_in_expr |= set(metric.label_names)
-        if labels_in_expr:
+            all_declared = all_declared and metric is not None
+        # Metrics without labels still pin down what by() may name, as long as every series is declared here.
+        if labels_in_expr or all_declared:
             allowed = labels_in_expr | IMPLICIT_LABELS | {"le", "quantile"}
             for group in analysis.grouping:
                 for label in group:
@@ -548,9 +597,9 @@ class _Builder:
             if "errors" not in data or "total" not in data:
                 self.problem(path, "a ratio panel needs 'errors' and 'total'")
                 return panel
-            errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by)
+            errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by, (*path, "by"))
             totals_data = data["total"] if isinstance(data["total"], list) else [data["total"]]
-            totals = tuple(self._selector(t, (*path, "total"), ("counter",), by) for t in totals_data)
+            totals = tuple(self._selector(t, (*path, "total"), ("counter",), by, (*path, "by")) for t in totals_data)
             return m.Panel(**{**panel.__dict__, "errors": errors, "total": totals})
         if "metric" not in data:
             self.problem(path, f"a {kind} panel needs 'metric'")

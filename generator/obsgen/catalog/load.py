@@ -15,6 +15,11 @@ from obsgen.errors import CatalogError, Problem
 CATALOG_SUFFIXES = (".yaml", ".yml", ".jsonnet")
 
 PathKey = tuple[str | int, ...]
+# Limits that keep hostile or broken YAML (deep nesting, self-referring or exponentially expanding aliases,
+# integers no float can hold) from crashing or hanging the loader; real catalogs are far below them.
+MAX_DEPTH = 64
+MAX_VALUES = 200_000
+MAX_INTEGER = 10**18
 # libyaml's C parser keeps line marks and is several times faster than the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -72,12 +77,62 @@ class _Builder:
         self.lines: dict[PathKey, int] = {}
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")
+        self._values = 0
+        self._open: set[int] = set()
+
+    def _stop(self, node: yaml.Node, message: str) -> CatalogError:
+        return CatalogError([*self.problems, Problem(self.display, node.start_mark.line + 1, "", message)])
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.lines[path] = node.start_mark.line + 1
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise self._stop(node, f"more than {MAX_VALUES} values; do aliases expand without bound?")
+        if len(path) > MAX_DEPTH:
+            raise self._stop(node, f"nested more than {MAX_DEPTH} levels deep")
+        if id(node) in self._open:
+            raise self._stop(node, "an alias refers to a node that contains it")
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self._open.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        value = self._constructor.construct_object(node, deep=True)
+        # YAML timestamps and binary have no place in a catalog; keep them as text for the schema to judge.
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            return node.value
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INTEGER:
+            shown = node.value if len(node.value) <= 24 else node.value[:24] + "..."
+            self.problems.append(
+                Problem(self.display, node.start_mark.line + 1, format_path(path), f"integer {shown} is out of range (18 digits at most)")
+            )
+            return 0
+        return value
+
+    def _merged_size(self, node: yaml.MappingNode, sizes: dict[int, int]) -> int:
+        """Entries a mapping has once merge keys are flattened, counted without flattening (which can explode)."""
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 0  # a mapping merging itself; flatten_mapping's RecursionError reports it
+        total = 0
+        for key_node, value_node in node.value:
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                total += 1
+                continue
+            subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            total += sum(self._merged_size(sub, sizes) for sub in subs if isinstance(sub, yaml.MappingNode))
+        sizes[id(node)] = total
+        return total
+
+    def _collection(self, node: yaml.Node, path: PathKey) -> Any:
         if isinstance(node, yaml.MappingNode):
+            if self._merged_size(node, {}) > MAX_VALUES:
+                raise self._stop(node, f"merge keys (<<) expand to more than {MAX_VALUES} values")
+            own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
             self._constructor.flatten_mapping(node)
             out: dict[str, Any] = {}
+            written: set[str] = set()
             for key_node, value_node in node.value:
                 key = self._constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str):
@@ -85,21 +140,20 @@ class _Builder:
                         Problem(self.display, key_node.start_mark.line + 1, format_path(path), f"mapping key {key!r} must be a string")
                     )
                     continue
-                if key in out:
-                    self.problems.append(
-                        Problem(self.display, key_node.start_mark.line + 1, format_path((*path, key)), "duplicate key")
-                    )
+                # flatten_mapping puts merged (<<) entries first: the first merged value wins among them,
+                # a key written in the mapping itself overrides them, and only a key written twice is an error.
+                if key in written or (key in out and id(key_node) not in own):
+                    if id(key_node) in own:
+                        self.problems.append(
+                            Problem(self.display, key_node.start_mark.line + 1, format_path((*path, key)), "duplicate key")
+                        )
                     continue
+                if id(key_node) in own:
+                    written.add(key)
                 out[key] = self.build(value_node, (*path, key))
                 self.lines[(*path, key)] = key_node.start_mark.line + 1
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self._constructor.construct_object(node, deep=True)
-        # YAML timestamps and binary have no place in a catalog; keep them as text for the schema to judge.
-        if not isinstance(value, (str, int, float, bool, type(None))):
-            return node.value
-        return value
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
 
 def _yaml_problem(exc: yaml.YAMLError, display: str) -> Problem:
@@ -118,6 +172,8 @@ def load_yaml_text(text: str, display: str) -> RawCatalog:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogError([_yaml_problem(exc, display)]) from None
+    except RecursionError:
+        raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
     if node is None:
         raise CatalogError([Problem(display, 1, "", "catalog is empty")])
     builder = _Builder(display)
@@ -125,6 +181,8 @@ def load_yaml_text(text: str, display: str) -> RawCatalog:
         data = builder.build(node, ())
     except yaml.YAMLError as exc:
         raise CatalogError([_yaml_problem(exc, display)]) from None
+    except RecursionError:  # a merge key (<<) that refers to its own mapping
+        raise CatalogError([Problem(display, None, "", "invalid YAML: a merge key refers to its own mapping")]) from None
     if builder.problems:
         raise CatalogError(builder.problems)
     return RawCatalog(display, data, builder.lines)

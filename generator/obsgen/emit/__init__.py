@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from obsgen.emit import rule_tests, rules, runbooks
+from obsgen.emit import grafana, k6, rule_tests, rules, runbooks, stack
 from obsgen.model import Bundle
 
 Emitter = Callable[[Bundle], dict[str, str]]
@@ -14,6 +14,10 @@ EMITTERS: dict[str, tuple[Emitter, tuple[str, ...]]] = {
     "rules": (rules.emit, ("rules",)),
     "rule-tests": (rule_tests.emit, ("rules",)),
     "runbooks": (runbooks.emit, ("runbooks",)),
+    # compose/ is shared: compose/grafana/ is the dashboards emitter's; the manifest tracks each file.
+    "stack": (stack.emit, ("compose",)),
+    "grafana": (grafana.emit, grafana.ROOTS),
+    "k6": (k6.emit, ("k6",)),
 }
 
 

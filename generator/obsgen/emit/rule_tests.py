@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from obsgen.emit.rules import META_FILE, group_names
-from obsgen.model import Bundle
+from obsgen.model import Bundle, Matcher
 from obsgen.plan import ExprCheck, TestCase, plan_bundle
 from obsgen.promql import fmt_number, selector
-from obsgen.model import Matcher
 from obsgen.yamltext import dump, generated_header
 
 

@@ -1,0 +1,2 @@
+// A Jsonnet catalog with a syntax error.
+{ service: { name: 'shop' team: 'web' } }

