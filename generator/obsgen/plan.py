@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from obsgen import gotemplate
 from obsgen import model as m
@@ -833,11 +832,31 @@ def watchdog() -> tuple[AlertRule, TestCase]:
     return rule, case
 
 
-@lru_cache(maxsize=8)
+# Plans by bundle identity: hashing a whole frozen bundle per emitter call cost more than planning it.
+_PLANS: dict[int, tuple[m.Bundle, BundlePlan]] = {}
+_SERVICE_PLANS: dict[int, tuple[m.Service, ServicePlan]] = {}
+
+
+def _plan_service_cached(service: m.Service) -> ServicePlan:
+    hit = _SERVICE_PLANS.get(id(service))
+    if hit is not None and hit[0] is service:
+        return hit[1]
+    plan = plan_service(service)
+    _SERVICE_PLANS[id(service)] = (service, plan)
+    return plan
+
+
 def plan_bundle(bundle: m.Bundle) -> BundlePlan:
-    """The plan for every service, plus the stack's own alerts."""
+    """The plan for every service, plus the stack's own alerts (computed once per bundle object)."""
+    hit = _PLANS.get(id(bundle))
+    if hit is not None and hit[0] is bundle:
+        return hit[1]
     rule, case = watchdog()
-    return BundlePlan(tuple(plan_service(s) for s in bundle.services), (rule,), (case,))
+    plan = BundlePlan(tuple(_plan_service_cached(s) for s in bundle.services), (rule,), (case,))
+    _PLANS.clear()
+    _PLANS[id(bundle)] = (bundle, plan)
+    _SERVICE_PLANS.clear()
+    return plan
 
 
 def check_references(bundle: m.Bundle, raws: dict[str, RawCatalog]) -> list[Problem]:
@@ -853,7 +872,7 @@ def check_references(bundle: m.Bundle, raws: dict[str, RawCatalog]) -> list[Prob
     for svc in bundle.services:
         raw = raws[svc.name]
         try:
-            plans.append(plan_service(svc))
+            plans.append(_plan_service_cached(svc))
         except PlanError as exc:
             report(raw, exc.path, exc.message)
     if problems:

@@ -21,26 +21,21 @@ _NUMBERISH = re.compile(r"^[-+.]?[0-9]|^\.(inf|nan|Inf|NaN|INF|NAN)$")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def _printable(ch: str) -> bool:
+_UNPRINTABLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_TO_ESCAPE = re.compile('["\\\\]|' + _UNPRINTABLE.pattern)
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
     o = ord(ch)
-    return 0x20 <= o <= 0x7E or (0xA0 <= o <= 0xD7FF and o not in (0x2028, 0x2029)) or 0xE000 <= o <= 0xFFFD or o >= 0x10000
+    return f"\\x{o:02x}" if o <= 0xFF else (f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}")
 
 
 def _quote(text: str) -> str:
     """A double-quoted YAML scalar; escapes what YAML readers reject or would fold."""
-    out = []
-    for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif _printable(ch):
-            out.append(ch)
-        elif ord(ch) <= 0xFF:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) <= 0xFFFF:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'
+    return '"' + _TO_ESCAPE.sub(_escape, text) + '"'
 
 
 def _key(key: Any) -> str:
@@ -52,7 +47,7 @@ def _key(key: Any) -> str:
 def _string(text: str, inline: bool) -> str:
     if (
         text
-        and _PLAIN.match(text)
+        and _PLAIN.fullmatch(text)
         and not _RESERVED.match(text)
         and not _NUMBERISH.match(text)
         and not text.endswith(" ")
@@ -90,7 +85,7 @@ def _scalar(value: Any) -> str:
 def _block(text: str, indent: int) -> str | None:
     """A literal block scalar, or None when the text cannot be one faithfully."""
     if (
-        any(ch != "\n" and not _printable(ch) for ch in text)
+        _UNPRINTABLE.search(text.replace("\n", " "))
         or "\r" in text
         or "\t" in text
         or text.startswith((" ", "\n"))

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import grafanalib.core as G
+import orjson
 from grafanalib._gen import DashboardEncoder
 
 from obsgen.emit.grafana.spec import LOKI_VAR, PROM_VAR, DashboardSpec, PanelSpec
@@ -307,4 +308,5 @@ def grafanalib_json(spec: DashboardSpec) -> dict[str, Any]:
 
 def render(spec: DashboardSpec) -> str:
     """Dashboard JSON text: sorted keys, two-space indent, trailing newline, byte-identical across runs."""
-    return json.dumps(normalise(grafanalib_json(spec), spec), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # orjson: json.dumps with indent falls back to the pure-Python encoder, which was a third of generation time.
+    return orjson.dumps(normalise(grafanalib_json(spec), spec), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
