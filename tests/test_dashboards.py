@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -14,6 +15,7 @@ from obsgen.emit import EMITTERS, emit_all
 from obsgen.emit.grafana import ROOTS, emit
 from obsgen.emit.grafana.dashboards import dashboard_expr, jobs_regex
 from obsgen.emit.grafana.spec import UID_MAX, stable_uid
+from obsgen.emit.k6 import LOAD_TEST_PANELS
 from obsgen.model import Bundle
 from obsgen.plan import plan_bundle
 from obsgen.promql_parse import check_syntax, substitute_macros
@@ -58,6 +60,8 @@ def test_every_service_gets_its_dashboards(bundle: Bundle, dashboards: dict[str,
         if svc.slos:
             expected.add(f"dashboards/{svc.name}/slo.json")
         expected |= {f"dashboards/{svc.name}/{d.slug}.json" for d in svc.dashboards}
+    if any(svc.load_tests for svc in bundle.services):
+        expected.add("dashboards/fleet/load-tests.json")
     assert set(dashboards) == expected
     # The seed systems' own dashboards, as their catalogs declare them.
     titles = {d["title"] for d in dashboards.values()}
@@ -70,8 +74,8 @@ def test_every_service_gets_its_dashboards(bundle: Bundle, dashboards: dict[str,
 
 
 def test_output_is_deterministic_and_sorted(bundle: Bundle, files: dict[str, str]) -> None:
-    plan_bundle.cache_clear()
-    again = emit(bundle)
+    # A freshly loaded bundle is a new object, so it is planned again rather than read from plan_bundle's cache.
+    again = emit(load_bundle(ROOT / "catalogs"))
     assert again == files
     for path, text in files.items():
         if path.endswith(".json"):
@@ -177,6 +181,26 @@ def test_fleet_has_a_row_per_service_and_alerts_overview(bundle: Bundle, dashboa
     assert 'ALERTS{alertstate="firing"' in text and "ALERTS_FOR_STATE" in text
     service_var = next(v for v in alerts["templating"]["list"] if v["name"] == "service")
     assert service_var["query"].split(",") == [s.name for s in bundle.services] + ["obsgen"]
+
+
+def test_load_tests_dashboard_shows_the_k6_panels(bundle: Bundle, dashboards: dict[str, Dash]) -> None:
+    assert any(svc.load_tests for svc in bundle.services), "the catalogs declare no load test"
+    d = dashboards["dashboards/fleet/load-tests.json"]
+    assert d["title"] == "Fleet / Load tests" and d["uid"] == stable_uid("obsgen", "fleet", "load-tests")
+    panels = [(p["type"], p["title"], p["fieldConfig"]["defaults"]["unit"], t["expr"], t["legendFormat"])
+              for p in _panels(d) for t in p["targets"]]
+    assert panels == [("timeseries", p.title, p.unit, p.expr, p.legend) for p in LOAD_TEST_PANELS]
+    var = next(v for v in d["templating"]["list"] if v["name"] == "load_test")
+    assert var["type"] == "query" and var["multi"] is True and var["includeAll"] is True
+    assert var["query"]["query"] == "label_values(k6_http_reqs_total, load_test)"
+    assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+    assert all('load_test=~"$load_test"' in t["expr"] for p in _panels(d) for t in p["targets"])
+
+
+def test_no_load_tests_dashboard_without_load_tests(bundle: Bundle) -> None:
+    plain = dataclasses.replace(bundle, services=tuple(dataclasses.replace(s, load_tests=()) for s in bundle.services))
+    paths = set(emit(plain))
+    assert "dashboards/fleet/overview.json" in paths and "dashboards/fleet/load-tests.json" not in paths
 
 
 def test_catalog_expr_panels_get_instance_and_rate_interval() -> None:

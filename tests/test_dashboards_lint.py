@@ -123,14 +123,20 @@ BROKEN: dict[str, tuple[str, Callable[[Dash], None]]] = {
     "old schema": ("dashboard-schema", lambda d: d.update(schemaVersion=12)),
     "log selector matching every stream": ("target-job-instance", _set_expr("logs", '{service_name=~"$job"} |~ "$search"')),
     "unscoped SLO series": ("target-job-instance", _set_expr("stat", "slo:objective:ratio", "slo:")),
+    "k6 series without a load_test matcher": ("target-job-instance", _set_expr("timeseries", "sum(k6_vus)", "k6_vus")),
+    "bare k6 counter": ("target-counter-agg", _set_expr(
+        "timeseries", 'sum(k6_http_reqs_total{load_test=~"$load_test"})', "k6_http_reqs_total")),
+    "k6 trend stat remote write does not send": ("target-known-series", _set_expr(
+        "timeseries", 'max(k6_http_req_duration_p50{load_test=~"$load_test"})', "k6_http_req_duration_p95")),
 }
+LOAD_TESTS = "dashboards/fleet/load-tests.json"
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_each_rule_fails_on_a_broken_dashboard(case: str, generated: tuple[dict[str, Dash], Known]) -> None:
     dashboards, known = generated
     rule, mutate = BROKEN[case]
-    path = "dashboards/divan-api/slo.json" if "SLO" in case else "dashboards/divan-api/overview.json"
+    path = LOAD_TESTS if "k6" in case else "dashboards/divan-api/slo.json" if "SLO" in case else "dashboards/divan-api/overview.json"
     broken = copy.deepcopy(dashboards[path])
     assert lint_dashboard(path, broken, known) == []
     mutate(broken)

@@ -23,6 +23,12 @@ BUILTIN_SERIES = {
     "scrape_samples_scraped": "gauge", "probe_success": "gauge", "probe_duration_seconds": "gauge",
     "probe_http_status_code": "gauge",
 }
+# k6's remote-write output (LOAD_TEST_PANELS in emit/k6.py, the "Load tests" dashboard): no catalog declares these and
+# Prometheus never scrapes them, so they have no job/instance; every series carries the script's load_test tag instead.
+K6_SERIES = {
+    "k6_http_reqs_total": "counter", "k6_http_req_duration_p95": "gauge", "k6_http_req_duration_p99": "gauge",
+    "k6_http_req_failed_rate": "gauge", "k6_checks_rate": "gauge", "k6_vus": "gauge",
+}
 # Alerts carry their rule's service label; blackbox probes carry the probed service's (job is the prober's).
 SERVICE_SCOPED = ("ALERTS", "ALERTS_FOR_STATE", "probe_success", "probe_duration_seconds", "probe_http_status_code")
 MIN_SCHEMA_VERSION = 39
@@ -59,7 +65,7 @@ class Known:
     def from_bundle(cls, bundle: Bundle) -> Known:
         """What the bundle's catalogs declare and its plan records."""
         plan = plan_bundle(bundle)
-        known = cls(types=dict(BUILTIN_SERIES), records=set(plan.record_names))
+        known = cls(types=dict(BUILTIN_SERIES) | K6_SERIES, records=set(plan.record_names))
         for sp in plan.services:
             known.rate_records.update(dict(sp.rate_records))
             for metric in sp.service.metrics:
@@ -134,7 +140,8 @@ class _Linter:
                 query = v.get("query", {})
                 text = query.get("query", "") if isinstance(query, dict) else str(query)
                 inner = re.fullmatch(r"label_values\((.*),\s*[a-zA-Z_][a-zA-Z0-9_]*\)", text)
-                self.promql(f"variable {name}", inner.group(1) if inner else text, exemplar=False, variable=True)
+                self.promql(f"variable {name}", inner.group(1) if inner else text, exemplar=False, variable=True,
+                            labels_only=inner is not None)
 
     def annotations(self) -> None:
         alerts = [a for a in self.dash.get("annotations", {}).get("list", []) if "ALERTS" in str(a.get("expr", ""))]
@@ -180,7 +187,7 @@ class _Linter:
                 continue
             self.promql(title, expr, exemplar=bool(t.get("exemplar")))
 
-    def promql(self, where: str, expr: str, exemplar: bool, variable: bool = False) -> None:
+    def promql(self, where: str, expr: str, exemplar: bool, variable: bool = False, labels_only: bool = False) -> None:
         for rng in rate_ranges(expr):
             if rng != "$__rate_interval":
                 self.report(where, "target-rate-interval", f"rate range [{rng}] should be [$__rate_interval]")
@@ -198,12 +205,16 @@ class _Linter:
             if name in SERVICE_SCOPED or name.startswith("slo:"):
                 if "service" not in use.labels:
                     self.report(where, "target-job-instance", f"'{name}' needs a service matcher")
+            elif name in K6_SERIES:
+                if "load_test" not in use.labels and not variable:
+                    self.report(where, "target-job-instance", f"'{name}' needs a load_test matcher")
             elif not variable or name != "up":
                 if "job" not in use.labels:
                     self.report(where, "target-job-instance", f"'{name}' has no job matcher")
                 if not is_record and name not in SERVICE_SCOPED and "instance" not in use.labels and not variable:
                     self.report(where, "target-job-instance", f"'{name}' has no instance matcher")
-            if self.known.types.get(name) == "counter":
+            # label_values(counter, label) reads only label values: the counter's value is never shown.
+            if self.known.types.get(name) == "counter" and not labels_only:
                 if not use.functions or use.functions[0] not in COUNTER_FUNCS:
                     self.report(where, "target-counter-agg", f"counter '{name}' must be inside rate() or increase()")
                 elif name in self.known.rate_records and use.functions[0] in RATE_FUNCS and not exemplar:
@@ -212,7 +223,7 @@ class _Linter:
                 if name.endswith("_bucket") and "histogram_quantile" in use.functions and not exemplar and not variable:
                     self.report(where, "target-exemplar", f"latency from raw '{name}' should fetch exemplars (exemplar: true)")
         if not variable and "$job" not in expr and "$service" not in expr and all(
-                not (u.name in SERVICE_SCOPED or u.name.startswith("slo:")) for u in analysis.selectors):
+                not (u.name in SERVICE_SCOPED or u.name.startswith("slo:") or u.name in K6_SERIES) for u in analysis.selectors):
             self.report(where, "target-job-instance", "query is not filtered by the $job variable")
 
 

@@ -218,7 +218,7 @@ def secrets_readme(bundle: m.Bundle, settings: StackSettings) -> str:
         "# Alertmanager secrets",
         "",
         "Files here are mounted read-only at `/etc/alertmanager/secrets` and never committed (see `.gitignore`).",
-        "Each holds one secret and nothing else. Switch receivers on with `OBSGEN_RECEIVERS` (see docs/stack.md).",
+        "Each holds one secret and nothing else. Switch receivers on with `OBSGEN_RECEIVERS` (see the local stack section of README.md).",
         "",
         "| File | Needed when | Holds |",
         "|---|---|---|",

@@ -1,7 +1,7 @@
 """Stack settings that are not per service: which paid receivers are switched on, and local endpoints.
 
 They are read from OBSGEN_* environment variables at generation time (defaults: only the local webhook),
-so the committed output is the default and `make check` stays reproducible; see docs/stack.md.
+so the committed output is the default and `make check` stays reproducible; see the local stack section of README.md.
 """
 
 from __future__ import annotations
