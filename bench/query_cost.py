@@ -21,6 +21,7 @@ from obsgen.catalog import load_bundle
 from obsgen.emit import emit_all
 from obsgen.plan import plan_bundle
 from obsgen.simulate import localstack as ls
+from obsgen.writer import write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,9 +52,7 @@ def main() -> int:
     obsgen = str(Path(sys.executable).parent / "obsgen")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "gen"
-        for rel, text in emit_all(bundle).items():
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            (out / rel).write_text(text)
+        write(emit_all(bundle), out)
         work = Path(tmp) / "stack"
         work.mkdir()
         with ls.running(bundle, args.catalogs, out / "rules", work, out / "compose/alertmanager/alertmanager.yml", obsgen) as st:

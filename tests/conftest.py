@@ -40,6 +40,16 @@ def run(cmd: list[str], cwd: Path | None = None, timeout: float = 300, env: dict
     )
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Stop a server a test started: terminate, then kill if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 def obsgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed obsgen CLI as a user would."""
     return run([str(BIN / "obsgen"), *args], cwd=cwd)

@@ -17,6 +17,8 @@ from obsgen.emit.stack import alertmanager as am
 from obsgen.emit.stack.settings import SettingsError, StackSettings
 from obsgen.validators import check_alertmanager_config, verify_alertmanager_route, verify_alertmanager_routes
 
+from conftest import stop_process
+
 COMMITTED = REPO / "compose" / "alertmanager"
 # Everything Debian's amtool 0.25 can check; msteams needs Alertmanager >= 0.26 (tested separately).
 PAID = StackSettings(receivers=frozenset({"slack", "pagerduty", "email"}))
@@ -183,12 +185,7 @@ def _live_states(config: Path, tmp_path: Path) -> dict[tuple[str, str], str]:
             time.sleep(0.3)
         return states
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 def test_live_alertmanager_suppresses_the_warning(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ from obsgen.errors import CatalogError
 from obsgen.plan import PROBE_JOB
 from obsgen.validators import check_blackbox_config, check_prometheus_config
 
+from conftest import stop_process
+
 COMPOSE = REPO / "compose"
 CONFIG = COMPOSE / "prometheus" / "prometheus.yml"
 
@@ -125,15 +127,6 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 20) ->
     pytest.fail(f"{url} not ready after {seconds}s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
 def test_probe_series_carry_service_check_and_url(tmp_path: Path) -> None:
     prometheus_bin = need("prometheus")
     blackbox_bin = need("prometheus-blackbox-exporter")
@@ -187,6 +180,6 @@ def test_probe_series_carry_service_check_and_url(tmp_path: Path) -> None:
             assert value == ("1" if instance.endswith("/live") else "0"), (check, instance, value)
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
         server.shutdown()
         server.server_close()

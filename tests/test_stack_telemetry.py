@@ -14,6 +14,8 @@ from obsgen.emit.stack.otel import SAMPLING_ENV
 from obsgen.plan import log_alert_rule
 from obsgen.validators import check_jaeger, check_loki, check_otelcol, run
 
+from conftest import stop_process
+
 COMPOSE = REPO / "compose"
 
 
@@ -307,12 +309,7 @@ def _loki_rule_groups(binary: str, rules: Path, tmp_path: Path) -> tuple[list[di
                     pass
                 time.sleep(1)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            stop_process(proc, timeout=15)
     return groups, log.read_text(encoding="utf-8")
 
 
