@@ -17,11 +17,9 @@ import time
 from pathlib import Path
 
 from obsgen.catalog import load_bundle
-from obsgen.emit import emit_all
 from obsgen.plan import plan_bundle
 from obsgen.simulate import localstack as ls
 from obsgen.simulate.triggers import fault_for
-from obsgen.writer import write
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -44,36 +42,31 @@ def main() -> int:
                 seen.add(rule.origin)
                 picks.append((sp.service, rule, fault))
     obsgen = str(Path(sys.executable).parent / "obsgen")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "gen"
-        write(emit_all(bundle), out)
-        work = Path(tmp) / "stack"
-        work.mkdir()
-        with ls.running(bundle, args.catalogs, out / "rules", work, out / "compose/alertmanager/alertmanager.yml", obsgen) as st:
+    with tempfile.TemporaryDirectory() as tmp, ls.running_generated(bundle, args.catalogs, Path(tmp), obsgen) as st:
+        ls.wait_for("targets up", st.targets_up, 30)
+        st.wait_for_history()
+        print(f"{'template':<17} {'alert':<45} {'floor s':>8} {'bound s':>8} {'measured s':>10} {'over floor':>10}")
+        for _svc, rule, fault in picks:
+            floor = ls.compressed_seconds(rule.for_)
+            bound = floor + 1 + 1 + 1
+            since = time.monotonic()
+            st.fault(fault)
+            try:
+                got = ls.wait_for(rule.name, lambda r=rule, s=since: st.webhook.matching(r.name, "firing", {"severity": r.severity}, s),
+                                  timeout=TIMEOUT)
+                at = min(n.at for n in st.webhook.notifications if n.at >= since and any(
+                    a["labels"].get("alertname") == rule.name for a in n.alerts))
+                measured = at - since
+                print(f"{rule.origin:<17} {rule.name:<45} {floor:>8.1f} {bound:>8.1f} {measured:>10.1f} {measured - floor:>10.1f}")
+                del got
+            except TimeoutError as exc:
+                print(f"{rule.origin:<17} {rule.name:<45} {floor:>8.1f} {bound:>8.1f} {'timeout':>10} ({exc})")
+            finally:
+                st.clear()
+            ls.wait_for("alert resolved", lambda r=rule: (r.name, r.severity) not in {
+                (a["labels"]["alertname"], a["labels"].get("severity")) for a in st.firing()}, 120)
             ls.wait_for("targets up", st.targets_up, 30)
             st.wait_for_history()
-            print(f"{'template':<17} {'alert':<45} {'floor s':>8} {'bound s':>8} {'measured s':>10} {'over floor':>10}")
-            for _svc, rule, fault in picks:
-                floor = ls.compressed_seconds(rule.for_)
-                bound = floor + 1 + 1 + 1
-                since = time.monotonic()
-                st.fault(fault)
-                try:
-                    got = ls.wait_for(rule.name, lambda r=rule, s=since: st.webhook.matching(r.name, "firing", {"severity": r.severity}, s),
-                                      timeout=TIMEOUT)
-                    at = min(n.at for n in st.webhook.notifications if n.at >= since and any(
-                        a["labels"].get("alertname") == rule.name for a in n.alerts))
-                    measured = at - since
-                    print(f"{rule.origin:<17} {rule.name:<45} {floor:>8.1f} {bound:>8.1f} {measured:>10.1f} {measured - floor:>10.1f}")
-                    del got
-                except TimeoutError as exc:
-                    print(f"{rule.origin:<17} {rule.name:<45} {floor:>8.1f} {bound:>8.1f} {'timeout':>10} ({exc})")
-                finally:
-                    st.clear()
-                ls.wait_for("alert resolved", lambda r=rule: (r.name, r.severity) not in {
-                    (a["labels"]["alertname"], a["labels"].get("severity")) for a in st.firing()}, 120)
-                ls.wait_for("targets up", st.targets_up, 30)
-                st.wait_for_history()
     return 0
 
 

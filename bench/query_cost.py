@@ -18,10 +18,8 @@ import urllib.parse
 from pathlib import Path
 
 from obsgen.catalog import load_bundle
-from obsgen.emit import emit_all
 from obsgen.plan import plan_bundle
 from obsgen.simulate import localstack as ls
-from obsgen.writer import write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,24 +48,19 @@ def main() -> int:
                     if name in rules:
                         used[name] = rules[name]
     obsgen = str(Path(sys.executable).parent / "obsgen")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "gen"
-        write(emit_all(bundle), out)
-        work = Path(tmp) / "stack"
-        work.mkdir()
-        with ls.running(bundle, args.catalogs, out / "rules", work, out / "compose/alertmanager/alertmanager.yml", obsgen) as st:
-            ls.wait_for("targets up", st.targets_up, 30)
-            time.sleep(args.history)
-            end = time.time()
-            start = end - 300
-            total_rec = total_raw = 0
-            print(f"{'recording rule':<70} {'record':>8} {'raw':>8} {'ratio':>6}")
-            for name, expr in sorted(used.items()):
-                rec, raw = samples(st, name, start, end), samples(st, ls.compress_expr(expr), start, end)
-                total_rec, total_raw = total_rec + rec, total_raw + raw
-                print(f"{name:<70} {rec:>8} {raw:>8} {raw / max(rec, 1):>6.1f}")
-            print(f"{'TOTAL (' + str(len(used)) + ' records read by dashboards)':<70} {total_rec:>8} {total_raw:>8} "
-                  f"{total_raw / max(total_rec, 1):>6.1f}")
+    with tempfile.TemporaryDirectory() as tmp, ls.running_generated(bundle, args.catalogs, Path(tmp), obsgen) as st:
+        ls.wait_for("targets up", st.targets_up, 30)
+        time.sleep(args.history)
+        end = time.time()
+        start = end - 300
+        total_rec = total_raw = 0
+        print(f"{'recording rule':<70} {'record':>8} {'raw':>8} {'ratio':>6}")
+        for name, expr in sorted(used.items()):
+            rec, raw = samples(st, name, start, end), samples(st, ls.compress_expr(expr), start, end)
+            total_rec, total_raw = total_rec + rec, total_raw + raw
+            print(f"{name:<70} {rec:>8} {raw:>8} {raw / max(rec, 1):>6.1f}")
+        print(f"{'TOTAL (' + str(len(used)) + ' records read by dashboards)':<70} {total_rec:>8} {total_raw:>8} "
+              f"{total_raw / max(total_rec, 1):>6.1f}")
     return 0
 
 

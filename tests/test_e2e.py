@@ -24,6 +24,7 @@ from obsgen.model import Bundle
 from obsgen.plan import AlertRule, plan_bundle
 from obsgen.simulate import localstack as ls
 from obsgen.simulate.triggers import combine, fault_for
+from obsgen.writer import write
 
 from conftest import BIN, ROOT, require_tool, run
 
@@ -36,10 +37,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bundle, Path]:
     """The catalogs' bundle and a freshly generated tree (rules, alertmanager.yml, dashboards, k6)."""
     bundle = load_bundle(ROOT / "catalogs", "prod")
     out = tmp_path_factory.mktemp("generated")
-    for rel, text in emit_all(bundle).items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    write(emit_all(bundle), out)
     return bundle, out
 
 

@@ -38,12 +38,18 @@ def test_committed_outputs_have_no_drift() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_check_reports_changed_missing_and_stale_files(tmp_path: Path) -> None:
+def _generated_shop_and_divan(tmp_path: Path) -> tuple[Path, Path]:
+    """A catalogs folder with the shop fixture and the Divan catalog, generated once into tmp_path/out."""
     cats = tmp_path / "catalogs"
     shutil.copytree(FIXTURES, cats)
     shutil.copy(ROOT / "catalogs" / "divan-api.yaml", cats)
     out = tmp_path / "out"
     assert obsgen("generate", "--catalogs", str(cats), "--out", str(out)).returncode == 0
+    return cats, out
+
+
+def test_check_reports_changed_missing_and_stale_files(tmp_path: Path) -> None:
+    cats, out = _generated_shop_and_divan(tmp_path)
     assert obsgen("generate", "--catalogs", str(cats), "--out", str(out), "--check").returncode == 0
     (out / "rules" / "shop.yaml").write_text("edited by hand\n")
     (out / "runbooks" / "shop" / "ShopDbDown.md").unlink()
@@ -58,11 +64,7 @@ def test_check_reports_changed_missing_and_stale_files(tmp_path: Path) -> None:
 
 
 def test_removed_service_files_are_deleted_but_user_files_kept(tmp_path: Path) -> None:
-    cats = tmp_path / "catalogs"
-    shutil.copytree(FIXTURES, cats)
-    shutil.copy(ROOT / "catalogs" / "divan-api.yaml", cats)
-    out = tmp_path / "out"
-    assert obsgen("generate", "--catalogs", str(cats), "--out", str(out)).returncode == 0
+    cats, out = _generated_shop_and_divan(tmp_path)
     (out / "rules" / "my-own-rules.yaml").write_text("groups: []\n")
     (cats / "divan-api.yaml").unlink()
     result = obsgen("generate", "--catalogs", str(cats), "--out", str(out))

@@ -435,5 +435,19 @@ def running(bundle: m.Bundle, catalogs: Path, rules_dir: Path, workdir: Path, al
         stack.stop()
 
 
+@contextlib.contextmanager
+def running_generated(bundle: m.Bundle, catalogs: Path, workdir: Path, obsgen: str = "obsgen") -> Iterator[LocalStack]:
+    """Generate the bundle's outputs under workdir/gen, then run the local stack on its rules and Alertmanager config."""
+    from obsgen.emit import emit_all  # the harness runs what `obsgen generate` writes
+    from obsgen.writer import write
+
+    out = workdir / "gen"
+    write(emit_all(bundle), out)
+    stack_dir = workdir / "stack"
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    with running(bundle, catalogs, out / "rules", stack_dir, out / "compose/alertmanager/alertmanager.yml", obsgen) as stack:
+        yield stack
+
+
 def env_with(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
