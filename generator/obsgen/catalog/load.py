@@ -22,6 +22,7 @@ MAX_VALUES = 200_000
 MAX_INTEGER = 10**18
 # libyaml's C parser keeps line marks and is several times faster than the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class _Builder:
         self._constructor = yaml.SafeLoader("")
         self._values = 0
         self._open: set[int] = set()
+        self._sizes: dict[int, int] = {}
 
     def _stop(self, node: yaml.Node, message: str) -> CatalogError:
         return CatalogError([*self.problems, Problem(self.display, node.start_mark.line + 1, "", message)])
@@ -110,45 +112,68 @@ class _Builder:
             return 0
         return value
 
-    def _merged_size(self, node: yaml.MappingNode, sizes: dict[int, int]) -> int:
-        """Entries a mapping has once merge keys are flattened, counted without flattening (which can explode)."""
+    def _merged_size(self, node: yaml.MappingNode) -> int:
+        """Entries a mapping holds once its merge keys are expanded as YAML defines them, counted without
+        expanding (which can explode) and without asking PyYAML, whose own flattening changed in 6.0.4."""
+        sizes = self._sizes
         if id(node) in sizes:
             return sizes[id(node)]
-        sizes[id(node)] = 0  # a mapping merging itself; flatten_mapping's RecursionError reports it
+        sizes[id(node)] = 0  # a mapping merging itself: _merge_pairs reports it
         total = 0
         for key_node, value_node in node.value:
-            if key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.tag != MERGE_TAG:
                 total += 1
                 continue
             subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            total += sum(self._merged_size(sub, sizes) for sub in subs if isinstance(sub, yaml.MappingNode))
+            total += sum(self._merged_size(sub) for sub in subs if isinstance(sub, yaml.MappingNode))
         sizes[id(node)] = total
         return total
 
+    def _merge_pairs(self, node: yaml.MappingNode, stack: tuple[int, ...] = ()) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+        """(key, value, written here) for every entry of a mapping, merged entries first in precedence order.
+
+        The YAML merge key (<<) brings in one mapping or a list of them; of the merged ones the first wins,
+        and keys written in the mapping itself override them all. The node tree is never modified.
+        """
+        if id(node) in stack:
+            raise self._stop(node, "invalid YAML: a merge key refers to its own mapping")
+        merged: list[tuple[yaml.Node, yaml.Node, bool]] = []
+        own: list[tuple[yaml.Node, yaml.Node, bool]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != MERGE_TAG:
+                own.append((key_node, value_node, True))
+                continue
+            subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for sub in subs:
+                if not isinstance(sub, yaml.MappingNode):
+                    found = sub.id if isinstance(value_node, yaml.SequenceNode) else value_node.id
+                    what = "a mapping for merging" if isinstance(value_node, yaml.SequenceNode) else "a mapping or list of mappings for merging"
+                    raise self._stop(sub, f"invalid YAML: expected {what}, but found {found}")
+                merged.extend((k, v, False) for k, v, _ in self._merge_pairs(sub, (*stack, id(node))))
+        return merged + own
+
     def _collection(self, node: yaml.Node, path: PathKey) -> Any:
         if isinstance(node, yaml.MappingNode):
-            if self._merged_size(node, {}) > MAX_VALUES:
+            if self._merged_size(node) > MAX_VALUES:
                 raise self._stop(node, f"merge keys (<<) expand to more than {MAX_VALUES} values")
-            own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
-            self._constructor.flatten_mapping(node)
             out: dict[str, Any] = {}
             written: set[str] = set()
-            for key_node, value_node in node.value:
+            for key_node, value_node, is_own in self._merge_pairs(node):
                 key = self._constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str):
                     self.problems.append(
                         Problem(self.display, key_node.start_mark.line + 1, format_path(path), f"mapping key {key!r} must be a string")
                     )
                     continue
-                # flatten_mapping puts merged (<<) entries first: the first merged value wins among them,
-                # a key written in the mapping itself overrides them, and only a key written twice is an error.
-                if key in written or (key in out and id(key_node) not in own):
-                    if id(key_node) in own:
+                # Merged entries come first: the first merged value wins among them, a key written in the
+                # mapping itself overrides them, and only a key written twice is an error.
+                if key in written or (key in out and not is_own):
+                    if is_own:
                         self.problems.append(
                             Problem(self.display, key_node.start_mark.line + 1, format_path((*path, key)), "duplicate key")
                         )
                     continue
-                if id(key_node) in own:
+                if is_own:
                     written.add(key)
                 out[key] = self.build(value_node, (*path, key))
                 self.lines[(*path, key)] = key_node.start_mark.line + 1
@@ -181,8 +206,8 @@ def load_yaml_text(text: str, display: str) -> RawCatalog:
         data = builder.build(node, ())
     except yaml.YAMLError as exc:
         raise CatalogError([_yaml_problem(exc, display)]) from None
-    except RecursionError:  # a merge key (<<) that refers to its own mapping
-        raise CatalogError([Problem(display, None, "", "invalid YAML: a merge key refers to its own mapping")]) from None
+    except RecursionError:
+        raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
     if builder.problems:
         raise CatalogError(builder.problems)
     return RawCatalog(display, data, builder.lines)
