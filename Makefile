@@ -5,15 +5,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CATALOGS ?= catalogs
 
-.PHONY: help venv generate check validate test test-deps lint bench up down clean
+.PHONY: help venv generate check validate test test-deps lint lock bench up down clean
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(BIN)/obsgen: pyproject.toml
+# Every Python package, runtime and test, comes from requirements.lock (exact versions and hashes);
+# pyproject.toml keeps the compatible ranges for people who install obsgen as a library.
+$(BIN)/obsgen: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(BIN)/obsgen  ## Create the virtual environment and install obsgen
@@ -35,6 +37,11 @@ test: test-deps  ## Run the whole suite with the real tools
 
 lint: $(BIN)/obsgen  ## ruff on the package and tests
 	$(BIN)/ruff check generator tests bench
+
+lock:  ## Refresh requirements.lock from pyproject.toml (pip-tools, with hashes); commit the result
+	test -x .cache/pip-tools/bin/pip-compile || { $(PYTHON) -m venv .cache/pip-tools && .cache/pip-tools/bin/pip install --quiet 'pip-tools==7.6.2'; }
+	.cache/pip-tools/bin/pip-compile --quiet --upgrade --extra test --extra demo --all-build-deps --allow-unsafe \
+	  --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 bench: $(BIN)/obsgen  ## Generation benchmark (10/100/1000 services)
 	$(BIN)/python bench/generate_bench.py

