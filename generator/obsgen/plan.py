@@ -67,7 +67,7 @@ class TestSeries:
         d = dict(self.labels)
         if "__raw__" in d:
             return d["__raw__"]
-        rest = ", ".join(f'{k}="{v}"' for k, v in self.labels if k != "__name__")
+        rest = ", ".join(m.Matcher(k, "=", v).promql() for k, v in self.labels if k != "__name__")  # escapes " and \\
         return d["__name__"] + "{" + rest + "}"
 
 

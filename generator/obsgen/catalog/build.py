@@ -9,16 +9,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from obsgen import model as m
+from obsgen.catalog import schema
+from obsgen.catalog.jsonnet import Sandbox
 from obsgen.catalog.lint import label_problems, naming_problems
 from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
+from obsgen.catalog.selectors import grouping_problem, matcher_problems, same_events, subset_problem
+from obsgen.catalog.text import bad_character, text_problems
 from obsgen.duration import parse_duration
 from obsgen.errors import CatalogError, Problem
 from obsgen.promql_parse import PromQLSyntaxError, analyse, parse_matchers, substitute_macros
@@ -26,6 +26,11 @@ from obsgen.secrets import data_findings
 from obsgen.slo_windows import load_windows
 
 IMPLICIT_LABELS = {"job", "instance"}
+# Alert durations: every alert gets a promtool test that steps through `for` and the window minute by minute.
+LONGEST_TESTED = "7d"
+TESTED_WHY = "its generated rule test steps through it minute by minute"
+LONGEST = "1y"  # any other duration (scrape interval, routing timers, load-test stages)
+NAME_LENGTH = 63  # names that become file names (service, slug...): schema.json's maxLength
 BUILTIN_SERIES = {
     "up": "gauge",
     "ALERTS": "gauge",
@@ -69,43 +74,6 @@ ACTION = re.compile(r"\{\{.*?\}\}")
 PANEL_TYPES = {"rate": ("counter",), "ratio": ("counter",), "quantile": ("histogram",), "value": ("gauge",), "stat": ("gauge",)}
 
 
-@lru_cache(maxsize=1)
-def schema_validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("obsgen.catalog").joinpath("schema.json").read_text(encoding="utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
-def _unknown_fields(error: jsonschema.ValidationError) -> list[str]:
-    """The keys an additionalProperties error is about, so each is reported on its own line."""
-    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
-        return []
-    extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-    patterns = error.schema.get("patternProperties", {})
-    return [k for k in extra if not any(re.match(p, k) for p in patterns)]
-
-
-def _short(value: Any) -> str:
-    """repr() cut to a length that keeps a problem line readable (a wrong-typed section can be huge)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _schema_message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "required":
-        missing = [r for r in error.validator_value if r not in error.instance]
-        return f"missing required field '{missing[0]}'"
-    if error.validator == "enum":
-        return f"{_short(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
-    if error.validator == "type":
-        return f"expected {error.validator_value}, got {type(error.instance).__name__} {_short(error.instance)}"
-    if error.validator == "pattern":
-        desc = error.schema.get("description")
-        return f"{_short(error.instance)} does not match {error.validator_value}" + (f" ({desc})" if desc else "")
-    if error.validator == "oneOf":
-        return "expected one selector {metric, matchers} or a list of them"
-    return error.message
-
-
 class _Builder:
     """Builds one Service from one RawCatalog, collecting problems."""
 
@@ -129,15 +97,21 @@ class _Builder:
         if not isinstance(data, dict):
             self.problem((), f"a catalog must be a mapping, got {type(data).__name__}")
             return None
-        errors = sorted(schema_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        errors = sorted(schema.schema_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
         for error in errors:
-            unknown = _unknown_fields(error)
+            unknown = schema.unknown_fields(error)
             # Point at the misspelt key itself, not at the mapping that holds it.
             for key in unknown:
                 self.problem((*error.absolute_path, key), f"unknown field '{key}'")
             if not unknown:
-                self.problem(tuple(error.absolute_path), _schema_message(error))
+                self.problem(tuple(error.absolute_path), schema.message(error))
         if errors:
+            return None
+        # A line break or control character in a name or label value cannot be written out; stop at the first report.
+        text = list(text_problems(data))
+        for path, message in text:
+            self.problem(path, message)
+        if text:
             return None
         # Secrets are only ever referenced (a *_file path, an env variable); headers_env maps headers to env names.
         for path, message in data_findings(data, skip=frozenset({"headers_env"})):
@@ -234,22 +208,35 @@ class _Builder:
                 self.problem((*base, i, "name"), f"duplicate {what} name '{name}'")
             seen.add(name)
 
-    def _duration(self, text: str | None, path: PathKey) -> str | None:
+    def _duration(self, text: str | None, path: PathKey, longest: str = LONGEST) -> str | None:
         if text is None:
             return None
         try:
-            parse_duration(text)
+            seconds = parse_duration(text)
         except ValueError as exc:
             self.problem(path, str(exc))
+            return text
+        if seconds > parse_duration(longest):
+            why = TESTED_WHY if longest == LONGEST_TESTED else "a longer one is a slip"
+            self.problem(path, f"duration {text} is longer than {longest}; {why}")
         return text
 
     def _matchers(self, items: list[str] | None, path: PathKey) -> tuple[m.Matcher, ...]:
         out: list[m.Matcher] = []
         for i, text in enumerate(items or []):
             try:
-                out.extend(parse_matchers(text))
+                parsed = parse_matchers(text)
             except PromQLSyntaxError as exc:
                 self.problem((*path, i), f"bad label matcher {text!r}: {exc}")
+                continue
+            for mt in parsed:
+                # An escape such as \n in the matcher text gives a value no label can carry through every output;
+                # such a matcher is reported once and left out of the checks that follow.
+                found = bad_character(mt.value)
+                if found:
+                    self.problem((*path, i), f"matcher value of '{mt.label}' contains {found}; label values must be one line of printable text")
+                else:
+                    out.append(mt)
         return tuple(out)
 
     def _selector(
@@ -259,11 +246,26 @@ class _Builder:
         matchers = self._matchers(data.get("matchers"), (*path, "matchers"))
         sel = m.Selector(data["metric"], matchers)
         metric = self._check_metric(sel.metric, (*path, "metric"), types, list(sel.labels), (*path, "matchers"))
+        for message in matcher_problems(sel, metric) if metric is not None else ():
+            self.problem((*path, "matchers"), message)
         # A by() label is reported where `by` is written, which is not always beside the selector.
         for label in by if metric is not None else ():
             if label not in metric.label_names and label not in IMPLICIT_LABELS:
                 self.problem(by_path or (*path, "by"), f"label '{label}' is not declared on metric '{sel.metric}'")
         return sel
+
+    def _check_ratio(self, errors: m.Selector, totals: tuple[m.Selector, ...], path: PathKey, before: int,
+                     by: tuple[str, ...] = ()) -> None:
+        """An error ratio's errors must count a subset of its total (see catalog/selectors.py); judged only on
+        selectors that are sound themselves, so one slip gives one line."""
+        if len(self.problems) > before:
+            return
+        reason = subset_problem(errors, totals, self.metrics, by) or grouping_problem(errors, totals, by)
+        if reason is not None:
+            self.problem((*path, "errors"), reason)
+        elif same_events(errors, totals, self.metrics):
+            self.problem((*path, "errors"), "errors selects exactly the events total counts, so the ratio is always 1; "
+                                            "give errors a matcher that total lacks")
 
     def _check_metric(
         self, name: str, path: PathKey, types: tuple[str, ...], labels: list[str], label_path: PathKey
@@ -342,8 +344,10 @@ class _Builder:
                 if key in data:
                     self.problem((*path, key), f"'{key}' is for latency SLOs; availability uses errors/total")
             if "errors" in data and "total" in data:
+                before = len(self.problems)
                 errors = self._selector(data["errors"], (*path, "errors"), ("counter",))
                 total = self._selector(data["total"], (*path, "total"), ("counter",))
+                self._check_ratio(errors, (total,), path, before)
                 return m.SLO(**{**slo.__dict__, "errors": errors, "total": total})
             return slo
         for key in ("metric", "threshold"):
@@ -384,7 +388,7 @@ class _Builder:
         if not actions:
             self.problem((*path, "description"), "description must be templated, e.g. with {{ $labels.job }} or {{ $value | humanize }}")
         for action in actions:
-            if not SUPPORTED_ACTION.match(action):
+            if not SUPPORTED_ACTION.fullmatch(action):
                 self.problem(
                     (*path, "description"),
                     f"unsupported template action {action}; use $labels.NAME, $value piped to humanize, "
@@ -398,8 +402,8 @@ class _Builder:
             if key not in allowed:
                 self.problem((*path, key), f"'{key}' is not a parameter of the {template} template")
         self._annotations(data, path)
-        for_ = self._duration(data.get("for", "0m"), (*path, "for")) or "0m"
-        window = self._duration(data.get("window", "5m"), (*path, "window")) or "5m"
+        for_ = self._duration(data.get("for", "0m"), (*path, "for"), LONGEST_TESTED) or "0m"
+        window = self._duration(data.get("window", "5m"), (*path, "window"), LONGEST_TESTED) or "5m"
         by = tuple(data.get("by", ()))
         alert = m.Alert(
             name=data["name"], template=template, severity=data["severity"], summary=data["summary"],
@@ -423,6 +427,7 @@ class _Builder:
                 return alert
             if alert.threshold is not None and not 0 < alert.threshold < 1:
                 self.problem((*path, "threshold"), f"error ratio threshold {alert.threshold} must be between 0 and 1 (0.05 = 5%)")
+            before = len(self.problems)
             errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by, (*path, "by"))
             totals_data = data["total"] if isinstance(data["total"], list) else [data["total"]]
             total_path = (*path, "total")
@@ -432,6 +437,7 @@ class _Builder:
                 )
                 for i, t in enumerate(totals_data)
             )
+            self._check_ratio(errors, totals, path, before, by)
             return m.Alert(**{**alert.__dict__, "errors": errors, "total": totals})
         if "metric" not in data:
             self.problem(path, f"the {template} template needs 'metric'")
@@ -475,7 +481,7 @@ class _Builder:
             self.problem((*path, "description"), "an expr alert's description cannot use $value (obsgen cannot predict it for its rule test)")
 
         def raw_test(t: dict[str, Any], key: str) -> m.RawTest:
-            self._duration(t["eval_time"], (*path, "test", key, "eval_time"))
+            self._duration(t["eval_time"], (*path, "test", key, "eval_time"), LONGEST_TESTED)
             return m.RawTest(
                 series=tuple((s["series"], s["values"]) for s in t["series"]),
                 eval_time=t["eval_time"],
@@ -560,8 +566,9 @@ class _Builder:
         return m.LogAlert(
             name=data["name"], selector=selector, pattern=data["pattern"], severity=data["severity"],
             summary=data["summary"], description=data["description"],
-            window=self._duration(data.get("window", "5m"), (*path, "window")) or "5m",
-            threshold=float(data.get("threshold", 0)), for_=self._duration(data.get("for", "0m"), (*path, "for")) or "0m",
+            window=self._duration(data.get("window", "5m"), (*path, "window"), LONGEST_TESTED) or "5m",
+            threshold=float(data.get("threshold", 0)),
+            for_=self._duration(data.get("for", "0m"), (*path, "for"), LONGEST_TESTED) or "0m",
             runbook=self._runbook(data.get("runbook")),
         )
 
@@ -573,6 +580,10 @@ class _Builder:
             panels = tuple(self._panel(p, (*path, "rows", r, "panels", i)) for i, p in enumerate(row["panels"]))
             rows.append(m.Row(row["title"], panels))
         slug = data.get("slug") or re.sub(r"[^a-z0-9]+", "-", data["title"].lower()).strip("-")
+        if not 0 < len(slug) <= NAME_LENGTH:
+            # The slug names the dashboard's file: "" would write ".json", 300 characters would not fit.
+            self.problem((*path, "title"), f"title {schema.short(data['title'])} gives the file name {schema.short(slug)}; set a 'slug' "
+                                           f"(kebab-case, at most {NAME_LENGTH} characters)")
         return m.Dashboard(
             title=data["title"], slug=slug, rows=tuple(rows), description=data.get("description", ""),
             tags=tuple(data.get("tags", ())),
@@ -597,9 +608,11 @@ class _Builder:
             if "errors" not in data or "total" not in data:
                 self.problem(path, "a ratio panel needs 'errors' and 'total'")
                 return panel
+            before = len(self.problems)
             errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by, (*path, "by"))
             totals_data = data["total"] if isinstance(data["total"], list) else [data["total"]]
             totals = tuple(self._selector(t, (*path, "total"), ("counter",), by, (*path, "by")) for t in totals_data)
+            self._check_ratio(errors, totals, path, before, by)
             return m.Panel(**{**panel.__dict__, "errors": errors, "total": totals})
         if "metric" not in data:
             self.problem(path, f"a {kind} panel needs 'metric'")
@@ -682,11 +695,12 @@ def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = N
         if not files:
             raise CatalogError([Problem(str(directory), None, "", "no catalogs (*.yaml, *.yml, *.jsonnet) found")])
     windows = load_windows()
+    sandbox = Sandbox.for_catalogs(directory)
     problems: list[Problem] = []
     built: list[tuple[m.Service, RawCatalog]] = []
     for path in files:
         try:
-            raw = load_file(path, {"env": env})
+            raw = load_file(path, {"env": env}, sandbox=sandbox)
         except CatalogError as exc:
             problems.extend(exc.problems)
             continue

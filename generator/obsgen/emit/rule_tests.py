@@ -12,7 +12,7 @@ from obsgen.yamltext import dump, generated_header
 
 
 def _labels_text(labels: tuple[tuple[str, str], ...]) -> str:
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in labels) + "}"
+    return "{" + ", ".join(Matcher(k, "=", v).promql() for k, v in labels) + "}"
 
 
 def _check(check: ExprCheck, eval_time: str) -> dict[str, Any]:
