@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CATALOGS ?= catalogs
 
-.PHONY: help venv generate check validate test test-deps lint lock bench up down clean
+.PHONY: help venv generate check validate test test-deps fuzz lint lock bench up down clean
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,6 +34,9 @@ test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, 
 
 test: test-deps  ## Run the whole suite with the real tools
 	$(BIN)/python -m pytest -q
+
+fuzz: test-deps  ## The property tests with many more examples (valid catalogs in, valid output out; mutations never crash)
+	OBSGEN_FUZZ=1 $(BIN)/python -m pytest -q tests/test_valid_catalogs.py tests/test_loader_hypothesis.py
 
 lint: $(BIN)/obsgen  ## ruff on the package and tests
 	$(BIN)/ruff check generator tests bench

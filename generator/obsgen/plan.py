@@ -170,6 +170,7 @@ def _candidates(label: m.Label | None, matchers: list[m.Matcher]) -> list[str]:
             out.append(mt.value)
         elif mt.op == "=~":
             out.extend(alt for alt in mt.value.split("|") if re.fullmatch(r"[A-Za-z0-9_./-]*", alt))
+            out.extend(re.sub(r"\\(.)", r"\1", alt) for alt in mt.value.split("|"))  # escaped literals; all are checked
             out.append(re.sub(r"\.", "0", mt.value.split("|")[0]).replace("\\", ""))
     if not (label and label.values):
         out.extend(_FALLBACK_VALUES)
@@ -439,16 +440,21 @@ class _Planner:
         err_labels = self.synth.labels_for(errors, by, path)
         series = [counter_series(errors.metric, err_labels, 60, minutes)]
         good = 0
+        holds_errors = any(t.metric == errors.metric for t in totals)
         for t in totals:
             if t.metric == errors.metric:
                 # The error series already counts here; a good series needs a label value the errors exclude.
                 if good_per_err and errors.matchers:
-                    labels = self.synth.labels_for(t, by, path, negate=errors.matchers)
+                    labels = self.synth.labels_for(t, by, path, negate=tuple(mt for mt in errors.matchers if mt not in t.matchers))
                     series.append(counter_series(t.metric, labels, 60 * good_per_err, minutes))
                     good += 1
             elif not any(_matches(s, t) for s in series):
-                labels = self.synth.labels_for(t, by, path)
-                series.append(counter_series(t.metric, labels, 60 * good_per_err, minutes))
+                # The error series' by() group, so the test has a ratio to read; errors count a subset of total, so a
+                # total of another metric counts at least the error events.
+                labels = {**self.synth.labels_for(t, by, path), **{k: err_labels[k] for k in by if k in err_labels}}
+                per = good_per_err if holds_errors else max(good_per_err, 1)
+                holds_errors = True
+                series.append(counter_series(t.metric, labels, 60 * per, minutes))
                 good += 1
         if not good and not fire:
             raise PlanError(path, "the total only counts the error events, so the ratio is always 1; "
@@ -510,7 +516,7 @@ class _Planner:
         expr = f"{series} > {fmt_number(alert.threshold)}"
         rule = self._base(alert, expr, out_labels, path, (series,))
         minutes = self._eval_minutes(alert, RATE_WINDOW)
-        bounds = list(metric.buckets)
+        bounds = [*metric.buckets, math.inf]  # above the last finite bucket, only +Inf lies past the threshold
         bad_index = next(i for i, b in enumerate(bounds) if i > 0 and bounds[i - 1] >= alert.threshold)
         for fire, index in ((True, bad_index), (False, 0)):
             series = self._bucket_series(alert.metric, alert.by, index, minutes + 5, path)
@@ -716,7 +722,7 @@ class _Planner:
             if not _matches(fire[0], slo.total):
                 fire.append(counter_series(slo.total.metric, self.synth.labels_for(slo.total, (), path), 60, minutes + 5))
             if slo.total.metric == slo.errors.metric:
-                good_labels = self.synth.labels_for(slo.total, (), path, negate=slo.errors.matchers)
+                good_labels = self.synth.labels_for(slo.total, (), path, negate=tuple(mt for mt in slo.errors.matchers if mt not in slo.total.matchers))
             else:
                 good_labels = self.synth.labels_for(slo.total, (), path)
             calm = [counter_series(slo.total.metric, good_labels, 60, minutes + 5)]

@@ -440,7 +440,8 @@ def fleet_overview(plan: BundlePlan) -> DashboardSpec:
                      else f"rate({selector(bucket, (*sig.latency.matchers, *scope, INSTANCE))}[{RATE}])")
             panels.append(PanelSpec("p95 latency", f"95th percentile latency of {svc.display_name}.", "stat",
                                     value_unit(svc, sig.latency.metric),
-                                    (Query(f"histogram_quantile(0.95, {aggregate('sum', ('le',), inner)})", "p95"),),
+                                    (Query(f"histogram_quantile(0.95, {aggregate('sum', ('le',), inner)})", "p95",
+                                           exemplar=record is None),),  # raw buckets carry exemplars; a record does not
                                     width=5, height=5))
         if svc.slos:
             panels.append(PanelSpec("Error budget left", "The lowest remaining error budget among the service's SLOs.",
