@@ -1,7 +1,8 @@
 """Turn loaded catalog data into the model, checking everything a schema cannot.
 
 Each check reports a Problem with file, line and field path; all problems are collected
-and raised together so a user fixes a catalog in one pass.
+and raised together so a user fixes a catalog in one pass. The sections are split over
+catalog/checks.py (shared checks) and catalog/alerts.py (SLOs and alerts).
 """
 
 from __future__ import annotations
@@ -14,83 +15,21 @@ from typing import Any
 
 from obsgen import model as m
 from obsgen.catalog import schema
+from obsgen.catalog.alerts import Alerts
 from obsgen.catalog.jsonnet import Sandbox
 from obsgen.catalog.lint import label_problems, naming_problems
 from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
-from obsgen.catalog.selectors import grouping_problem, matcher_problems, same_events, subset_problem
-from obsgen.catalog.text import bad_character, text_problems
-from obsgen.duration import parse_duration
+from obsgen.catalog.text import text_problems
 from obsgen.errors import CatalogError, Problem
-from obsgen.promql_parse import PromQLSyntaxError, analyse, parse_matchers, substitute_macros
 from obsgen.secrets import data_findings
 from obsgen.slo_windows import load_windows
 
-IMPLICIT_LABELS = {"job", "instance"}
-# Alert durations: every alert gets a promtool test that steps through `for` and the window minute by minute.
-LONGEST_TESTED = "7d"
-TESTED_WHY = "its generated rule test steps through it minute by minute"
-LONGEST = "1y"  # any other duration (scrape interval, routing timers, load-test stages)
 NAME_LENGTH = 63  # names that become file names (service, slug...): schema.json's maxLength
-BUILTIN_SERIES = {
-    "up": "gauge",
-    "ALERTS": "gauge",
-    "ALERTS_FOR_STATE": "gauge",
-    "scrape_duration_seconds": "gauge",
-    "scrape_samples_scraped": "gauge",
-    "probe_success": "gauge",
-    "probe_duration_seconds": "gauge",
-    "probe_http_status_code": "gauge",
-}
-RATE_FUNCTIONS = {"rate", "irate", "increase", "resets"}
-COUNTER_SAFE = RATE_FUNCTIONS | {"absent", "absent_over_time", "present_over_time", "count", "timestamp", "changes", "group"}
-TEMPLATE_PARAMS = {
-    "expr": {"expr", "test"},
-    "threshold": {"metric", "matchers", "by", "op", "threshold"},
-    "lag": {"metric", "matchers", "by", "op", "threshold"},
-    "backlog": {"metric", "matchers", "by", "op", "threshold"},
-    "error_ratio": {"errors", "total", "by", "window", "threshold"},
-    "latency_quantile": {"metric", "matchers", "by", "window", "quantile", "threshold"},
-    "down": {"metric", "matchers"},
-    "absent": {"metric", "matchers"},
-    "drop_percentage": {"metric", "matchers", "by", "window", "threshold", "min_value"},
-    "increase": {"metric", "matchers", "by", "window", "threshold"},
-}
-ALL_PARAMS = set().union(*TEMPLATE_PARAMS.values())
-TEMPLATE_TYPES = {
-    "threshold": ("gauge",),
-    "lag": ("gauge",),
-    "backlog": ("gauge",),
-    "latency_quantile": ("histogram",),
-    "down": ("gauge",),
-    "drop_percentage": ("gauge",),
-    "increase": ("counter",),
-}
-SUPPORTED_ACTION = re.compile(
-    r"^\{\{-?\s*(\$labels\.[a-zA-Z_][a-zA-Z0-9_]*"
-    r"|\$value\s*\|\s*(humanize|humanizePercentage|humanizeDuration)"
-    r'|printf\s+"%\.[0-9]f"\s+\$value)\s*-?\}\}$'
-)
-ACTION = re.compile(r"\{\{.*?\}\}")
 PANEL_TYPES = {"rate": ("counter",), "ratio": ("counter",), "quantile": ("histogram",), "value": ("gauge",), "stat": ("gauge",)}
 
 
-class _Builder:
+class _Builder(Alerts):
     """Builds one Service from one RawCatalog, collecting problems."""
-
-    def __init__(self, raw: RawCatalog, env: str, windows: dict[str, Any]) -> None:
-        self.raw = raw
-        self.env = env
-        self.windows = windows
-        self.problems: list[Problem] = []
-        self.metrics: dict[str, m.Metric] = {}
-        # Fields replaced by an environment override -> where the override is written, so problems point there.
-        self.overridden: dict[PathKey, PathKey] = {}
-
-    def problem(self, path: PathKey, message: str) -> None:
-        path = self.overridden.get(path, path)
-        self.problems.append(Problem(self.raw.file, self.raw.line_of(path), format_path(path), message))
-
-    # -- entry point -------------------------------------------------------------------------
 
     def build(self) -> m.Service | None:
         data = self.raw.data
@@ -177,8 +116,6 @@ class _Builder:
         self._duplicates([t.severity for t in out], ("service", "routing"), "routing severity")
         return tuple(out)
 
-    # -- environments --------------------------------------------------------------------------
-
     def _apply_environment(self, data: dict[str, Any]) -> dict[str, Any]:
         alert_names = {a["name"] for a in data.get("alerts", [])}
         slo_names = {s["name"] for s in data.get("slos", [])}
@@ -197,95 +134,6 @@ class _Builder:
                 for key in override:
                     self.overridden[(section, i, key)] = ("environments", self.env, section, item["name"], key)
         return data
-
-    # -- helpers -------------------------------------------------------------------------------
-
-    def _duplicates(self, names: list[str], where: str | PathKey, what: str) -> None:
-        base = (where,) if isinstance(where, str) else where
-        seen: set[str] = set()
-        for i, name in enumerate(names):
-            if name in seen:
-                self.problem((*base, i, "name"), f"duplicate {what} name '{name}'")
-            seen.add(name)
-
-    def _duration(self, text: str | None, path: PathKey, longest: str = LONGEST) -> str | None:
-        if text is None:
-            return None
-        try:
-            seconds = parse_duration(text)
-        except ValueError as exc:
-            self.problem(path, str(exc))
-            return text
-        if seconds > parse_duration(longest):
-            why = TESTED_WHY if longest == LONGEST_TESTED else "a longer one is a slip"
-            self.problem(path, f"duration {text} is longer than {longest}; {why}")
-        return text
-
-    def _matchers(self, items: list[str] | None, path: PathKey) -> tuple[m.Matcher, ...]:
-        out: list[m.Matcher] = []
-        for i, text in enumerate(items or []):
-            try:
-                parsed = parse_matchers(text)
-            except PromQLSyntaxError as exc:
-                self.problem((*path, i), f"bad label matcher {text!r}: {exc}")
-                continue
-            for mt in parsed:
-                # An escape such as \n in the matcher text gives a value no label can carry through every output;
-                # such a matcher is reported once and left out of the checks that follow.
-                found = bad_character(mt.value)
-                if found:
-                    self.problem((*path, i), f"matcher value of '{mt.label}' contains {found}; label values must be one line of printable text")
-                else:
-                    out.append(mt)
-        return tuple(out)
-
-    def _selector(
-        self, data: dict[str, Any], path: PathKey, types: tuple[str, ...], by: tuple[str, ...] = (),
-        by_path: PathKey | None = None,
-    ) -> m.Selector:
-        matchers = self._matchers(data.get("matchers"), (*path, "matchers"))
-        sel = m.Selector(data["metric"], matchers)
-        metric = self._check_metric(sel.metric, (*path, "metric"), types, list(sel.labels), (*path, "matchers"))
-        for message in matcher_problems(sel, metric) if metric is not None else ():
-            self.problem((*path, "matchers"), message)
-        # A by() label is reported where `by` is written, which is not always beside the selector.
-        for label in by if metric is not None else ():
-            if label not in metric.label_names and label not in IMPLICIT_LABELS:
-                self.problem(by_path or (*path, "by"), f"label '{label}' is not declared on metric '{sel.metric}'")
-        return sel
-
-    def _check_ratio(self, errors: m.Selector, totals: tuple[m.Selector, ...], path: PathKey, before: int,
-                     by: tuple[str, ...] = ()) -> None:
-        """An error ratio's errors must count a subset of its total (see catalog/selectors.py); judged only on
-        selectors that are sound themselves, so one slip gives one line."""
-        if len(self.problems) > before:
-            return
-        reason = subset_problem(errors, totals, self.metrics, by) or grouping_problem(errors, totals, by)
-        if reason is not None:
-            self.problem((*path, "errors"), reason)
-        elif same_events(errors, totals, self.metrics):
-            self.problem((*path, "errors"), "errors selects exactly the events total counts, so the ratio is always 1; "
-                                            "give errors a matcher that total lacks")
-
-    def _check_metric(
-        self, name: str, path: PathKey, types: tuple[str, ...], labels: list[str], label_path: PathKey
-    ) -> m.Metric | None:
-        metric = self.metrics.get(name)
-        if metric is None:
-            hint = ""
-            for suffix in ("_bucket", "_count", "_sum", "_total"):
-                if name.endswith(suffix) and name[: -len(suffix)] in self.metrics:
-                    hint = f" (declare the base metric '{name[: -len(suffix)]}' and refer to it by that name)"
-            self.problem(path, f"metric '{name}' is not declared in this catalog{hint}")
-            return None
-        if types and metric.type not in types:
-            self.problem(path, f"metric '{name}' is a {metric.type}; this needs a {' or '.join(types)}")
-        for label in labels:
-            if label not in metric.label_names and label not in IMPLICIT_LABELS:
-                self.problem(label_path, f"label '{label}' is not declared on metric '{name}'")
-        return metric
-
-    # -- metrics -------------------------------------------------------------------------------
 
     def _metric(self, data: dict[str, Any], path: PathKey, namespace: str) -> m.Metric:
         labels = tuple(
@@ -314,265 +162,6 @@ class _Builder:
         if metric.quantiles and metric.type != "summary":
             self.problem((*path, "quantiles"), f"only summaries have quantiles; '{metric.name}' is a {metric.type}")
         return metric
-
-    # -- SLOs ----------------------------------------------------------------------------------
-
-    def _slo(self, data: dict[str, Any], path: PathKey) -> m.SLO:
-        objective = float(data["objective"])
-        window = data.get("window", "30d")
-        if not 0 < objective < 100:
-            self.problem((*path, "objective"), f"objective {data['objective']} must be above 0 and below 100 (a percentage)")
-        else:
-            fastest = max(w["factor"] for a in self.windows[window]["alerts"] for w in a["windows"])
-            budget = 1 - objective / 100
-            if fastest * budget >= 1:
-                self.problem(
-                    (*path, "objective"),
-                    f"objective {data['objective']} leaves an error budget of {budget:.2%}; the {fastest}x burn-rate "
-                    f"alert of the {window} windows can never fire (needs an objective above {100 - 100 / fastest:.2f})",
-                )
-        kind = data["kind"]
-        slo = m.SLO(
-            name=data["name"], kind=kind, objective=objective, window=window,
-            description=data.get("description", ""), runbook=self._runbook(data.get("runbook")),
-        )
-        if kind == "availability":
-            for key in ("errors", "total"):
-                if key not in data:
-                    self.problem(path, f"availability SLO needs '{key}'")
-            for key in ("metric", "threshold", "matchers"):
-                if key in data:
-                    self.problem((*path, key), f"'{key}' is for latency SLOs; availability uses errors/total")
-            if "errors" in data and "total" in data:
-                before = len(self.problems)
-                errors = self._selector(data["errors"], (*path, "errors"), ("counter",))
-                total = self._selector(data["total"], (*path, "total"), ("counter",))
-                self._check_ratio(errors, (total,), path, before)
-                return m.SLO(**{**slo.__dict__, "errors": errors, "total": total})
-            return slo
-        for key in ("metric", "threshold"):
-            if key not in data:
-                self.problem(path, f"latency SLO needs '{key}'")
-        for key in ("errors", "total"):
-            if key in data:
-                self.problem((*path, key), f"'{key}' is for availability SLOs; latency uses metric/threshold")
-        if "metric" not in data or "threshold" not in data:
-            return slo
-        sel = self._selector({"metric": data["metric"], "matchers": data.get("matchers")}, path, ("histogram",))
-        metric = self.metrics.get(sel.metric)
-        threshold = float(data["threshold"])
-        if metric is not None and metric.type == "histogram" and threshold not in metric.buckets:
-            self.problem(
-                (*path, "threshold"),
-                f"latency threshold {threshold:g}s is not a bucket boundary of '{metric.name}' "
-                f"(buckets: {', '.join(f'{b:g}' for b in metric.buckets)})",
-            )
-        return m.SLO(**{**slo.__dict__, "metric": sel, "threshold": threshold})
-
-    # -- alerts --------------------------------------------------------------------------------
-
-    def _runbook(self, data: dict[str, Any] | None) -> m.Runbook:
-        data = data or {}
-        return m.Runbook(
-            impact=data.get("impact", ""),
-            diagnosis=tuple(data.get("diagnosis", ())),
-            recovery=tuple(data.get("recovery", ())),
-            escalation=data.get("escalation", ""),
-        )
-
-    def _annotations(self, data: dict[str, Any], path: PathKey) -> None:
-        if "{{" in data["summary"]:
-            self.problem((*path, "summary"), "summary must be a plain sentence without template actions")
-        description = data["description"]
-        actions = ACTION.findall(description)
-        if not actions:
-            self.problem((*path, "description"), "description must be templated, e.g. with {{ $labels.job }} or {{ $value | humanize }}")
-        for action in actions:
-            if not SUPPORTED_ACTION.fullmatch(action):
-                self.problem(
-                    (*path, "description"),
-                    f"unsupported template action {action}; use $labels.NAME, $value piped to humanize, "
-                    'humanizePercentage or humanizeDuration, or printf "%.Nf" $value',
-                )
-
-    def _alert(self, data: dict[str, Any], path: PathKey) -> m.Alert:
-        template = data["template"]
-        allowed = TEMPLATE_PARAMS[template]
-        for key in sorted(ALL_PARAMS & set(data)):
-            if key not in allowed:
-                self.problem((*path, key), f"'{key}' is not a parameter of the {template} template")
-        self._annotations(data, path)
-        for_ = self._duration(data.get("for", "0m"), (*path, "for"), LONGEST_TESTED) or "0m"
-        window = self._duration(data.get("window", "5m"), (*path, "window"), LONGEST_TESTED) or "5m"
-        by = tuple(data.get("by", ()))
-        alert = m.Alert(
-            name=data["name"], template=template, severity=data["severity"], summary=data["summary"],
-            description=data["description"], for_=for_, runbook=self._runbook(data.get("runbook")),
-            labels=tuple(sorted(data.get("labels", {}).items())), by=by, op=data.get("op", ">"),
-            threshold=data.get("threshold"), window=window, quantile=data.get("quantile", 0.95),
-            min_value=data.get("min_value"),
-        )
-        for key in ("severity", "service", "team", "alertname"):
-            if key in data.get("labels", {}):
-                self.problem((*path, "labels", key), f"label '{key}' is set by obsgen; remove it")
-        if template == "expr":
-            return self._expr_alert(data, path, alert)
-        if template not in ("down", "absent") and alert.threshold is None:
-            self.problem(path, f"the {template} template needs 'threshold'")
-        if template == "error_ratio":
-            for key in ("errors", "total"):
-                if key not in data:
-                    self.problem(path, f"the error_ratio template needs '{key}'")
-            if "errors" not in data or "total" not in data:
-                return alert
-            if alert.threshold is not None and not 0 < alert.threshold < 1:
-                self.problem((*path, "threshold"), f"error ratio threshold {alert.threshold} must be between 0 and 1 (0.05 = 5%)")
-            before = len(self.problems)
-            errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by, (*path, "by"))
-            totals_data = data["total"] if isinstance(data["total"], list) else [data["total"]]
-            total_path = (*path, "total")
-            totals = tuple(
-                self._selector(
-                    t, (*total_path, i) if isinstance(data["total"], list) else total_path, ("counter",), by, (*path, "by")
-                )
-                for i, t in enumerate(totals_data)
-            )
-            self._check_ratio(errors, totals, path, before, by)
-            return m.Alert(**{**alert.__dict__, "errors": errors, "total": totals})
-        if "metric" not in data:
-            self.problem(path, f"the {template} template needs 'metric'")
-            return alert
-        types = TEMPLATE_TYPES.get(template, ())
-        sel = self._selector({"metric": data["metric"], "matchers": data.get("matchers")}, path, types, by)
-        metric = self.metrics.get(sel.metric)
-        alert = m.Alert(**{**alert.__dict__, "metric": sel})
-        if template == "latency_quantile" and metric is not None and metric.type == "histogram" and alert.threshold is not None:
-            finite = metric.buckets
-            # A histogram without buckets is already reported on the metric.
-            if finite and not finite[0] <= alert.threshold < finite[-1]:
-                self.problem(
-                    (*path, "threshold"),
-                    f"latency threshold {alert.threshold:g}s must lie between the smallest and the largest finite bucket "
-                    f"of '{metric.name}' ({finite[0]:g}..{finite[-1]:g}), or the quantile can never cross it",
-                )
-        if template == "drop_percentage" and alert.threshold is not None:
-            if not 0 < alert.threshold < 1:
-                self.problem((*path, "threshold"), f"drop threshold {alert.threshold} must be between 0 and 1 (0.5 = 50%)")
-            if parse_duration(alert.for_) + 60 > parse_duration(alert.window):
-                self.problem(
-                    (*path, "for"),
-                    f"'for' ({alert.for_}) must be at least 1m shorter than the window ({alert.window}); "
-                    "a drop stops being visible once the window has passed",
-                )
-        if template == "increase" and alert.threshold is not None and alert.threshold < 0:
-            self.problem((*path, "threshold"), "increase threshold must be 0 or more")
-        return alert
-
-    def _expr_alert(self, data: dict[str, Any], path: PathKey, alert: m.Alert) -> m.Alert:
-        if "expr" not in data:
-            self.problem(path, "the expr template needs 'expr'")
-            return alert
-        self.check_expr(data["expr"], (*path, "expr"))
-        test = data.get("test")
-        if test is None:
-            self.problem(path, "an expr alert needs a 'test' with 'firing' and 'silent' input series, so that it is proven to fire")
-            return m.Alert(**{**alert.__dict__, "expr": data["expr"]})
-        if "$value" in data["description"]:
-            self.problem((*path, "description"), "an expr alert's description cannot use $value (obsgen cannot predict it for its rule test)")
-
-        def raw_test(t: dict[str, Any], key: str) -> m.RawTest:
-            self._duration(t["eval_time"], (*path, "test", key, "eval_time"), LONGEST_TESTED)
-            return m.RawTest(
-                series=tuple((s["series"], s["values"]) for s in t["series"]),
-                eval_time=t["eval_time"],
-                labels=tuple(sorted(t.get("labels", {}).items())),
-            )
-
-        return m.Alert(
-            **{**alert.__dict__, "expr": data["expr"], "firing_test": raw_test(test["firing"], "firing"),
-               "silent_test": raw_test(test["silent"], "silent")}
-        )
-
-    def check_expr(self, expr: str, path: PathKey, dashboard: bool = False) -> None:
-        """Type and label checks for a raw PromQL expression; dashboard ones may use Grafana's macros."""
-        if dashboard:
-            expr = substitute_macros(expr)
-        try:
-            analysis = analyse(expr)
-        except PromQLSyntaxError as exc:
-            self.problem(path, f"PromQL does not parse: {exc}")
-            return
-        for use in analysis.selectors:
-            name, kind, metric = self._resolve(use.name)
-            if kind is None:
-                if ":" in name:
-                    continue  # recording rules are checked once the plan exists
-                self.problem(path, f"metric '{name}' is not declared in this catalog")
-                continue
-            inside_rate = bool(use.functions) and use.functions[0] in RATE_FUNCTIONS
-            if inside_rate and kind != "counter":
-                self.problem(path, f"{use.functions[0]}() on '{name}', which is a {kind}; rate functions need a counter")
-            if kind == "counter" and not any(f in COUNTER_SAFE for f in use.functions):
-                self.problem(path, f"counter '{name}' must be wrapped in rate() or increase()")
-            if "histogram_quantile" in use.functions and not name.endswith("_bucket"):
-                self.problem(path, f"histogram_quantile() over '{name}', which is not a histogram's _bucket series")
-            known = set(metric.label_names) if metric else set()
-            known |= IMPLICIT_LABELS | ({"le"} if name.endswith("_bucket") else set()) | {"quantile"}
-            for label in use.labels:
-                if metric is not None and label not in known:
-                    self.problem(path, f"label '{label}' is not declared on metric '{metric.name}'")
-        labels_in_expr: set[str] = set()
-        all_declared = bool(analysis.selectors)
-        for use in analysis.selectors:
-            _, _, metric = self._resolve(use.name)
-            if metric is not None:
-                labels_in_expr |= set(metric.label_names)
-            all_declared = all_declared and metric is not None
-        # Metrics without labels still pin down what by() may name, as long as every series is declared here.
-        if labels_in_expr or all_declared:
-            allowed = labels_in_expr | IMPLICIT_LABELS | {"le", "quantile"}
-            for group in analysis.grouping:
-                for label in group:
-                    if label not in allowed:
-                        self.problem(path, f"label '{label}' in by() is not declared on the metrics of this expression")
-
-    def _resolve(self, name: str) -> tuple[str, str | None, m.Metric | None]:
-        """(name, effective type, declared metric) for a series name in an expression."""
-        if name in BUILTIN_SERIES:
-            return name, BUILTIN_SERIES[name], None
-        metric = self.metrics.get(name)
-        if metric is not None:
-            kind = "gauge" if metric.type in ("summary", "histogram") else metric.type
-            return name, kind, metric
-        for suffix, kinds in (("_bucket", ("histogram",)), ("_count", ("histogram", "summary")), ("_sum", ("histogram", "summary"))):
-            base = self.metrics.get(name[: -len(suffix)]) if name.endswith(suffix) else None
-            if base is not None and base.type in kinds:
-                return name, "counter", base
-        return name, None, None
-
-    # -- log alerts ------------------------------------------------------------------------------
-
-    def _log_alert(self, data: dict[str, Any], path: PathKey) -> m.LogAlert:
-        self._annotations(data, path)
-        selector = data["selector"].strip()
-        if not (selector.startswith("{") and selector.endswith("}")):
-            self.problem((*path, "selector"), f"log selector {selector!r} must be a LogQL stream selector like {{job=\"relay\"}}")
-        try:
-            re.compile(data["pattern"])
-        except re.error as exc:
-            self.problem((*path, "pattern"), f"bad regular expression: {exc}")
-        if "`" in data["pattern"]:
-            self.problem((*path, "pattern"), "pattern must not contain a backtick")
-        return m.LogAlert(
-            name=data["name"], selector=selector, pattern=data["pattern"], severity=data["severity"],
-            summary=data["summary"], description=data["description"],
-            window=self._duration(data.get("window", "5m"), (*path, "window"), LONGEST_TESTED) or "5m",
-            threshold=float(data.get("threshold", 0)),
-            for_=self._duration(data.get("for", "0m"), (*path, "for"), LONGEST_TESTED) or "0m",
-            runbook=self._runbook(data.get("runbook")),
-        )
-
-    # -- dashboards ------------------------------------------------------------------------------
 
     def _dashboard(self, data: dict[str, Any], path: PathKey, service: str) -> m.Dashboard:
         rows = []
@@ -619,8 +208,6 @@ class _Builder:
             return panel
         sel = self._selector({"metric": data["metric"], "matchers": data.get("matchers")}, path, PANEL_TYPES[kind], by)
         return m.Panel(**{**panel.__dict__, "metric": sel})
-
-    # -- load tests ------------------------------------------------------------------------------
 
     def _load_test(self, data: dict[str, Any], path: PathKey, slos: set[str]) -> m.LoadTest:
         executor = data["executor"]
