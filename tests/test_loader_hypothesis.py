@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOOD_TEXT = (ROOT / "catalogs" / "divan-api.yaml").read_text(encoding="utf-8")
 GOOD = yaml.safe_load(GOOD_TEXT)
 FUZZ = os.environ.get("OBSGEN_FUZZ", "") not in ("", "0")  # `make fuzz`: many more examples
-SETTINGS = settings(max_examples=3000 if FUZZ else 150, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=1000 if FUZZ else 150, deadline=None, suppress_health_check=list(HealthCheck))
 EVERY_TEMPLATE = yaml.safe_load((ROOT / "tests" / "fixtures" / "catalogs" / "shop.yaml").read_text(encoding="utf-8"))
 
 # Values that reach deeper checks than random text: names, durations, PromQL, templates from the same domain.

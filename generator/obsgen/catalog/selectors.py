@@ -14,6 +14,7 @@ population: every label `total` filters on must be filtered by `errors` to the s
 from __future__ import annotations
 
 import re
+import warnings
 from functools import lru_cache
 
 from obsgen import model as m
@@ -21,9 +22,14 @@ from obsgen import model as m
 
 @lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern[str] | None:
-    """A PromQL (RE2, fully anchored) regex as Python's; None when Python cannot read it (then it is not judged)."""
+    r"""A PromQL (RE2, fully anchored) regex as Python's; None when Python cannot read it alike (then it is not
+    judged): RE2's POSIX classes such as [[:digit:]] are a plain set to Python, and \p, \Q or \z do not compile."""
+    if "[:" in pattern:
+        return None
     try:
-        return re.compile(pattern)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and the like: still a valid Python regex
+            return re.compile(pattern)
     except re.error:
         return None
 
@@ -121,7 +127,8 @@ def subset_problem(errors: m.Selector, totals: tuple[m.Selector, ...], metrics: 
     # Name the total with the errors' own metric first: that is the one meant to contain it.
     same = [r for t, r in zip(totals, reasons, strict=True) if t.metric == errors.metric]
     reason = (same or reasons)[0]
-    swapped = hint and len(totals) == 1 and subset_problem(totals[0], (errors,), metrics, by, hint=False) is None
+    swapped = (hint and len(totals) == 1 and totals[0].metric == errors.metric
+               and subset_problem(totals[0], (errors,), metrics, by, hint=False) is None)
     return f"errors must count a subset of total's events, or the ratio can exceed 1: {reason}" + (
         "; are errors and total swapped?" if swapped else "")
 
