@@ -256,7 +256,7 @@ def slos(draw: st.DrawFn, m: dict[str, list[dict[str, Any]]]) -> list[dict[str, 
 
 
 @st.composite
-def panels(draw: st.DrawFn, m: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def panels(draw: st.DrawFn, k: int, m: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Panels of every generated kind the service's metrics allow."""
     out: list[dict[str, Any]] = []
     c = draw(st.sampled_from(m["counter"]))
@@ -273,6 +273,16 @@ def panels(draw: st.DrawFn, m: dict[str, list[dict[str, Any]]]) -> list[dict[str
     g = draw(st.sampled_from(m["gauge"]))
     out.append({"title": "Value", "kind": draw(st.sampled_from(("value", "stat"))), **draw(selector(g)),
                 "aggregate": draw(st.sampled_from(("sum", "max", "min", "avg")))})
+    # Raw PromQL the way the dashboard wants it: every series filtered by job=~"$job", alerts by service.
+    exprs = [f'max by (job) ({g["name"]}{{job=~"$job"}})', f'sum(increase({c["name"]}{{job=~"$job"}}[1h]))',
+             f'count(ALERTS{{service="svc{k}", alertstate="firing"}}) or vector(0)']
+    if m["histogram"]:
+        h = m["histogram"][0]["name"]
+        exprs.append(f'histogram_quantile(0.9, sum by (le) (increase({h}_bucket{{job=~"$job"}}[1h])))')
+    out.append({"title": "Raw", "kind": "expr", "expr": draw(st.sampled_from(exprs))})
+    for panel in out:
+        if draw(st.integers(0, 3)) == 0:
+            panel["unit"] = draw(st.sampled_from(("short", "s", "reqps", "percentunit", "suffix: items", "bytes")))
     for panel in out:
         if panel.get("by") in ([], ["job"]):
             panel.pop("by")
@@ -302,7 +312,7 @@ def catalog(draw: st.DrawFn, k: int) -> dict[str, Any]:
     data["slos"] = draw(slos(m))
     data["alerts"] = alerts
     if draw(st.booleans()):
-        data["dashboards"] = [{"title": f"Board {k}", "rows": [{"title": "Row", "panels": draw(panels(m))}]}]
+        data["dashboards"] = [{"title": f"Board {k}", "rows": [{"title": "Row", "panels": draw(panels(k, m))}]}]
     return {key: value for key, value in data.items() if value}
 
 

@@ -25,6 +25,16 @@ from obsgen.secrets import data_findings
 from obsgen.slo_windows import load_windows
 
 NAME_LENGTH = 63  # names that become file names (service, slug...): schema.json's maxLength
+# Grafana unit ids a panel may name (its valueFormats registry; grafana_lint.KNOWN_UNITS, which a test keeps equal),
+# and the prefixes of custom units.
+GRAFANA_UNITS = frozenset({
+    "none", "short", "percent", "percentunit", "bool", "bool_yes_no", "bool_on_off", "s", "ms", "us", "ns", "m", "h", "d",
+    "dtdurations", "dtdhms", "bytes", "decbytes", "bits", "Bps", "bps", "KBs", "MBs", "reqps", "rps", "wps", "iops",
+    "ops", "opm", "cps", "cpm", "eps", "epm", "mps", "mpm", "recps", "rowsps", "reqpm", "hertz", "dateTimeAsIso",
+    "dateTimeFromNow", "locale", "sishort", "currencyUSD", "currencyEUR", "celsius", "watt", "kwatt", "volt",
+})
+CUSTOM_UNITS = ("suffix:", "prefix:", "si:", "count:", "currency:")
+EXAMPLE_UNITS = ("short", "s", "bytes", "reqps", "percentunit")
 PANEL_TYPES = {"rate": ("counter",), "ratio": ("counter",), "quantile": ("histogram",), "value": ("gauge",), "stat": ("gauge",)}
 
 
@@ -187,6 +197,10 @@ class _Builder(Alerts):
             quantiles=tuple(data.get("quantiles", (0.5, 0.95, 0.99))), aggregate=data.get("aggregate", "sum"),
             unit=data.get("unit"), legend=data.get("legend"),
         )
+        unit = data.get("unit")
+        if unit is not None and unit not in GRAFANA_UNITS and not unit.startswith(CUSTOM_UNITS):
+            self.problem((*path, "unit"), f"unit {schema.short(unit)} is not a Grafana unit id (such as {', '.join(EXAMPLE_UNITS)}) "
+                                          f"nor a custom {', '.join(CUSTOM_UNITS)}... unit")
         if kind == "expr":
             if "expr" not in data:
                 self.problem(path, "an expr panel needs 'expr'")

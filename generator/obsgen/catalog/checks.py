@@ -15,7 +15,7 @@ from obsgen.catalog.selectors import grouping_problem, matcher_problems, same_ev
 from obsgen.catalog.text import bad_character
 from obsgen.duration import parse_duration
 from obsgen.errors import Problem
-from obsgen.promql_parse import PromQLSyntaxError, analyse, parse_matchers, substitute_macros
+from obsgen.promql_parse import PromQLSyntaxError, SelectorUse, analyse, parse_matchers, substitute_macros
 
 IMPLICIT_LABELS = {"job", "instance"}
 # Alert durations: every alert gets a promtool test that steps through `for` and the window minute by minute.
@@ -40,6 +40,10 @@ SUPPORTED_ACTION = re.compile(
     r'|printf\s+"%\.[0-9]f"\s+\$value)\s*-?\}\}$'
 )
 ACTION = re.compile(r"\{\{.*?\}\}")
+# Dashboard queries: series scoped by a service label rather than a job, the job filter, and a selector as written.
+SERVICE_SCOPED = ("ALERTS", "ALERTS_FOR_STATE", "probe_success", "probe_duration_seconds", "probe_http_status_code")
+JOB_FILTER = 'job=~"$job"'
+SELECTOR_TEXT = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^{}]*)\}")
 
 
 class Checks:
@@ -145,6 +149,7 @@ class Checks:
 
     def check_expr(self, expr: str, path: PathKey, dashboard: bool = False) -> None:
         """Type and label checks for a raw PromQL expression; dashboard ones may use Grafana's macros."""
+        text = expr
         if dashboard:
             expr = substitute_macros(expr)
         try:
@@ -152,6 +157,8 @@ class Checks:
         except PromQLSyntaxError as exc:
             self.problem(path, f"PromQL does not parse: {exc}")
             return
+        if dashboard:
+            self._dashboard_filters(text, analysis.selectors, path)
         for use in analysis.selectors:
             name, kind, metric = self._resolve(use.name)
             if kind is None:
@@ -185,6 +192,25 @@ class Checks:
                 for label in group:
                     if label not in allowed:
                         self.problem(path, f"label '{label}' in by() is not declared on the metrics of this expression")
+
+    def _dashboard_filters(self, text: str, uses: list[SelectorUse], path: PathKey) -> None:
+        """A panel query follows the dashboard's filters, as the dashboard lint requires: every series carries
+        job=~"$job" written so (the emitter adds $instance beside it), and alerts and probes a service matcher."""
+        braces: dict[str, list[str]] = {}
+        for match in SELECTOR_TEXT.finditer(text):
+            braces.setdefault(match.group(1), []).append(match.group(2))
+        reported: set[str] = set()
+        for use in uses:
+            if use.name in reported:
+                continue
+            if use.name in SERVICE_SCOPED or use.name.startswith("slo:"):
+                if "service" not in use.labels:
+                    self.problem(path, f"'{use.name}' needs a service matcher, so the panel shows this service only")
+                    reported.add(use.name)
+            elif "job" not in use.labels or any(JOB_FILTER not in inner for inner in braces.get(use.name, [""])):
+                self.problem(path, f"'{use.name}' needs the matcher {JOB_FILTER}, so the dashboard's job and instance "
+                                   "filters apply to it")
+                reported.add(use.name)
 
     def _resolve(self, name: str) -> tuple[str, str | None, m.Metric | None]:
         """(name, effective type, declared metric) for a series name in an expression."""
