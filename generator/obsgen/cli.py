@@ -14,6 +14,7 @@ import click
 
 from obsgen import __version__
 from obsgen.catalog import load_bundle
+from obsgen.cli_types import ListenAddress
 from obsgen.errors import CatalogError
 from obsgen.model import Bundle
 
@@ -147,9 +148,10 @@ def list_(catalogs: Path, env: str) -> None:
 @catalogs_option
 @env_option
 @click.option("--service", "services", multiple=True, help="Simulate only this service (repeatable); default: every catalog.")
-@click.option("--listen", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to serve on (port 0 picks a free one).")
+@click.option("--listen", type=ListenAddress(), default="127.0.0.1:8000", show_default=True,
+              help="HOST:PORT to serve on (port 0 picks a free one; [::1]:PORT for IPv6).")
 @friendly
-def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: str) -> None:
+def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: tuple[str, int]) -> None:
     """Run a demo service exposing the catalogs' metrics, the load tests' endpoints and a fault endpoint."""
     import signal
     import threading
@@ -160,12 +162,16 @@ def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: str) -
         raise click.ClickException(f"the demo service needs prometheus-client: pip install 'obsgen[demo]' ({exc})") from exc
 
     bundle = _load(catalogs, env)
-    host, _, port = listen.rpartition(":")
+    host, port = listen
     try:
         sim = Simulator(bundle, list(services) or None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    server = DemoServer(sim, host or "127.0.0.1", int(port)).start()
+    try:
+        server = DemoServer(sim, host, port).start()
+    except OSError as exc:  # in use, not an address of this host, or a name that does not resolve
+        sim.tracer.shutdown()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     paths = ", ".join(f"/metrics/{name}" for name in sim.metrics)
     click.echo(f"obsgen simulate: serving {', '.join(sim.metrics)} at {server.url} (metrics /metrics, {paths}; faults POST/DELETE /-/fault)")
     stop = threading.Event()
