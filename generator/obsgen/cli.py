@@ -14,7 +14,7 @@ import click
 
 from obsgen import __version__
 from obsgen.catalog import load_bundle
-from obsgen.cli_types import ListenAddress
+from obsgen.cli_types import HttpUrl, ListenAddress, Seconds, http_token
 from obsgen.errors import CatalogError
 from obsgen.model import Bundle
 
@@ -186,27 +186,37 @@ def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: tuple[
 
 
 @main.command("import")
-@click.option("--grafana-url", "url", required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000.")
-@click.option("--token-file", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--grafana-url", "url", type=HttpUrl(), required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000.")
+@click.option("--token-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="File holding a Grafana service account token (default: the GRAFANA_TOKEN environment variable).")
 @click.option("--dashboards", "root", type=click.Path(path_type=Path, file_okay=False), default=Path("dashboards"),
               show_default=True, help="Generated dashboards directory (<folder>/<name>.json).")
 @click.option("--dry-run", is_flag=True, help="Show what would be created or updated; change nothing.")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--timeout", type=Seconds(), default=10.0, show_default=True,
+              help="Seconds per HTTP request in total (connect and every read); each retry gets its own.")
 @click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True,
               help="Retries for timeouts and 502/503/504 answers.")
 @friendly
 def import_(url: str, token_file: Path | None, root: Path, dry_run: bool, timeout: float, retries: int) -> None:
     """Create folders and upload every generated dashboard to Grafana (overwrite by UID)."""
-    from obsgen.grafana_import import GrafanaImportError, import_dashboards
+    from obsgen.grafana_import import DashboardFileError, GrafanaImportError, import_dashboards
 
-    token = token_file.read_text(encoding="utf-8").strip() if token_file else os.environ.get("GRAFANA_TOKEN", "").strip()
+    if token_file:
+        token = http_token(token_file.read_bytes(), str(token_file))
+    else:
+        token = http_token(os.environ.get("GRAFANA_TOKEN", "").encode("utf-8", "surrogateescape"), "GRAFANA_TOKEN")
     if not token:
         raise click.UsageError("no Grafana token: set GRAFANA_TOKEN or pass --token-file (tokens are never taken as flag values)")
     try:
         folders, outcomes = import_dashboards(url, token, root, dry_run=dry_run, timeout=timeout, retries=retries)
+    except DashboardFileError as exc:
+        for problem in exc.problems:
+            click.echo(one_line(problem), err=True)
+        count = len(exc.problems)
+        click.echo(f"obsgen import: {count} problem{'s' if count != 1 else ''} in {root}; nothing was uploaded", err=True)
+        sys.exit(1)
     except GrafanaImportError as exc:
-        click.echo(f"obsgen import: {exc}", err=True)
+        click.echo(one_line(f"obsgen import: {exc}"), err=True)
         sys.exit(1)
     for line in folders:
         click.echo(line)
