@@ -171,6 +171,7 @@ def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: tuple[
         server = DemoServer(sim, host, port).start()
     except OSError as exc:  # in use, not an address of this host, or a name that does not resolve
         sim.tracer.shutdown()
+        sim.log.shutdown()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     paths = ", ".join(f"/metrics/{name}" for name in sim.metrics)
     click.echo(f"obsgen simulate: serving {', '.join(sim.metrics)} at {server.url} (metrics /metrics, {paths}; faults POST/DELETE /-/fault)")
