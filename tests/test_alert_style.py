@@ -48,7 +48,7 @@ def test_runbook_url_points_at_the_alerts_section_of_a_generated_page() -> None:
         anchors = {slugger.slug(line.lstrip("#").strip()): line for line in path.read_text().splitlines()
                    if line.startswith("#")}
         assert anchors.get(anchor) == f"## {rule['alert']}", f"{url}: #{anchor} is not the heading of {rule['alert']}"
-        section = path.read_text().split(f"## {rule['alert']}\n", 1)[1].split("\n## ", 1)[0]
+        section = path.read_text().split(f"\n## {rule['alert']}\n", 1)[1].split("\n## ", 1)[0]
         for heading in ("### What fired", "### Impact", "### PromQL to look at", "### Diagnosis", "### Recovery", "### Escalation"):
             assert heading in section, f"{path}#{anchor}: missing {heading}"
 

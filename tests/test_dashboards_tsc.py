@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fleet_fixture import fleet_plan
 
 from obsgen.catalog import load_bundle
 from obsgen.emit.grafana import emit
@@ -47,6 +48,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 (out / name / rel).parent.mkdir(parents=True, exist_ok=True)
                 (out / name / rel).write_text(text, encoding="utf-8")
                 paths[rel if name == "repo" else f"{name}/{rel}"] = out / name / rel
+    # The fleet dashboards at 1,000 services: the same panels, far more services listed in them.
+    for rel, text in emit(fleet_plan(1000), Settings()).items():
+        if rel.startswith("dashboards/fleet/"):
+            (out / "fleet-1000" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / "fleet-1000" / rel).write_text(text, encoding="utf-8")
+            paths[f"fleet-1000/{rel}"] = out / "fleet-1000" / rel
     return paths
 
 

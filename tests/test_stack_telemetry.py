@@ -151,7 +151,7 @@ def test_committed_log_rules_have_runbooks() -> None:
             for rule in group["rules"]:
                 page = REPO / "runbooks" / f"{rule['labels']['service']}.md"
                 assert page.is_file(), page
-                section = page.read_text(encoding="utf-8").split(f"## {rule['alert']}\n", 1)[1].split("\n## ", 1)[0]
+                section = page.read_text(encoding="utf-8").split(f"\n## {rule['alert']}\n", 1)[1].split("\n## ", 1)[0]
                 assert rule["expr"].split(" > ")[0] in section
 
 
