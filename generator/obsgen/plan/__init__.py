@@ -38,18 +38,19 @@ from obsgen.plan.types import (
 from obsgen.promql import PLAIN, Scope
 
 
-def _runbook_page(service: m.Service, alerts: tuple[AlertRule, ...], logs: tuple[AlertRule, ...]) -> RunbookPage:
+def _runbook_page(service: m.Service, alerts: tuple[AlertRule, ...], logs: tuple[AlertRule, ...],
+                  anchors: dict[str, str]) -> RunbookPage:
     by_name: dict[str, list[AlertRule]] = {}
     for rule in (*alerts, *logs):
         by_name.setdefault(rule.name, []).append(rule)
-    anchors = runbooks.anchors(service.name, by_name)
     sections = tuple(RunbookSection(name, anchors[name], tuple(by_name[name])) for name in sorted(by_name))
     return RunbookPage(runbooks.page_path(service.name), runbooks.page_title(service.name), sections)
 
 
 def plan_service(service: m.Service, scope: Scope = PLAIN) -> ServicePlan:
     """Every rule, test case, panel query and runbook section of one service; raises PlanError."""
-    urls = runbooks.service_urls(service)
+    anchors = runbooks.service_anchors(service)
+    urls = runbooks.urls(service.name, service.runbook_base, anchors)
     d = Draft(service, scope, urls)
     # Order: dashboards' needs do not change alert rule names, so alerts register first.
     for i, alert in enumerate(service.alerts):
@@ -77,7 +78,7 @@ def plan_service(service: m.Service, scope: Scope = PLAIN) -> ServicePlan:
         rate_records=tuple(sorted(d.records.rate_records.items())),
         log_alerts=logs,
         slos=tuple(slos),
-        runbook=_runbook_page(service, alerts, logs),
+        runbook=_runbook_page(service, alerts, logs, anchors),
     )
 
 

@@ -25,7 +25,8 @@ def ratio_series(d: Draft, errors: m.Selector, totals: tuple[m.Selector, ...], b
         if t.metric == errors.metric:
             # The error series already counts here; a good series needs a label value the errors exclude.
             if good_per_err and errors.matchers:
-                labels = d.synth.labels_for(t, by, path, negate=errors.matchers)
+                own = tuple(mt for mt in errors.matchers if mt not in t.matchers)  # what makes an event an error
+                labels = d.synth.labels_for(t, by, path, negate=own)
                 series.append(counter_series(t.metric, labels, 60 * good_per_err, minutes))
                 good += 1
         elif not any(matches(s, t) for s in series):

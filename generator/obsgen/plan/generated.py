@@ -73,7 +73,8 @@ def log_alert_rule(service: m.Service, alert: m.LogAlert, runbook_urls: dict[str
 
 def watchdog() -> tuple[AlertRule, TestCase, RunbookPage]:
     """The always-firing alert whose absence at the dead-man's switch is the alarm."""
-    url = runbooks.urls(runbooks.META_PAGE, runbooks.DEFAULT_BASE, (naming.WATCHDOG,))[naming.WATCHDOG]
+    anchor = runbooks.anchors(runbooks.META_PAGE, (naming.WATCHDOG,))[naming.WATCHDOG]
+    url = runbooks.urls(runbooks.META_PAGE, runbooks.DEFAULT_BASE, {naming.WATCHDOG: anchor})[naming.WATCHDOG]
     rule = AlertRule(
         naming.WATCHDOG, render(scalar_vector(1)), "0m", "info",
         (("service", "obsgen"), ("severity", "info"), ("team", "platform")),
@@ -91,7 +92,6 @@ def watchdog() -> tuple[AlertRule, TestCase, RunbookPage]:
     expected = ExpectedAlert(rule.labels, tuple((k, gotemplate.render(v, {}, 1.0)) for k, v in rule.annotations))
     case = TestCase("Watchdog always fires", (gauge_series("obsgen_unrelated_series", {"job": "x"}, 1, 5),), 2,
                     naming.WATCHDOG, (expected,))
-    anchor = runbooks.anchors(runbooks.META_PAGE, (naming.WATCHDOG,))[naming.WATCHDOG]
     page = RunbookPage(runbooks.page_path(runbooks.META_PAGE), runbooks.page_title(runbooks.META_PAGE),
                        (RunbookSection(naming.WATCHDOG, anchor, (rule,)),))
     return rule, case, page

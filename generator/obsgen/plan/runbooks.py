@@ -7,8 +7,10 @@ the same -1, -2 suffixes the renderer gives them.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from obsgen import model as m
 from obsgen import naming
@@ -35,9 +37,16 @@ def _kept(ch: str) -> bool:
     return any(lo <= code <= hi for lo, hi in _ALPHABETIC_SYMBOLS)
 
 
+_ASCII_DROPPED = re.compile(r"[^a-z0-9 _-]")
+
+
+@lru_cache(maxsize=4096)
 def slug(text: str) -> str:
     """One heading's anchor, ignoring earlier headings: lowercase, punctuation and symbols dropped, spaces to '-'."""
-    return "".join(ch for ch in text.lower() if _kept(ch)).replace(" ", "-")
+    lower = text.lower()
+    if lower.isascii():  # the common case, and the same rule: ASCII letters, digits, space, '-' and '_' stay
+        return _ASCII_DROPPED.sub("", lower).replace(" ", "-")
+    return "".join(ch for ch in lower if _kept(ch)).replace(" ", "-")
 
 
 class Slugger:
@@ -95,10 +104,14 @@ def alert_names(service: m.Service) -> list[str]:
     return sorted(set(names))
 
 
-def urls(page: str, base: str, names: Iterable[str]) -> dict[str, str]:
+def urls(page: str, base: str, page_anchors: dict[str, str]) -> dict[str, str]:
     """runbook_url of each alert: {base}/{page}.md#{anchor}."""
-    return {name: f"{base or DEFAULT_BASE}/{page}.md#{anchor}" for name, anchor in anchors(page, names).items()}
+    return {name: f"{base or DEFAULT_BASE}/{page}.md#{anchor}" for name, anchor in page_anchors.items()}
+
+
+def service_anchors(service: m.Service) -> dict[str, str]:
+    return anchors(service.name, alert_names(service))
 
 
 def service_urls(service: m.Service) -> dict[str, str]:
-    return urls(service.name, service.runbook_base, alert_names(service))
+    return urls(service.name, service.runbook_base, service_anchors(service))

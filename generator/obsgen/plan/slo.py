@@ -122,7 +122,8 @@ def plan_slo(d: Draft, slo: m.SLO, index: int) -> tuple[SloPlan, list[RecordingR
         fire = [counter_series(slo.errors.metric, err_labels, 60, minutes + 5)]
         if not matches(fire[0], slo.total):
             fire.append(counter_series(slo.total.metric, d.synth.labels_for(slo.total, (), path), 60, minutes + 5))
-        negate = slo.errors.matchers if slo.total.metric == slo.errors.metric else ()
+        # A good event matches the total but not the errors: violate a matcher only the errors have.
+        negate = tuple(mt for mt in slo.errors.matchers if mt not in slo.total.matchers) if slo.total.metric == slo.errors.metric else ()
         good_labels = d.synth.labels_for(slo.total, (), path, negate=negate)
         calm = [counter_series(slo.total.metric, good_labels, 60, minutes + 5)]
         if slo.errors.metric != slo.total.metric:

@@ -7,7 +7,6 @@ shape of a rule (`compare(ratio(errors, total), ">", 0.05)`) rather than string 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from obsgen import model as m
 from obsgen.promql.ast import Agg, Binary, Call, Expr, Number, Paren, String, Vector, lit
@@ -48,11 +47,11 @@ def sel(s: m.Selector, extra: Iterable[m.Matcher] = (), suffix: str = "") -> Vec
 
 
 def ranged(v: Vector, window: str) -> Vector:
-    return replace(v, range=window)
+    return Vector(v.metric, v.matchers, window, v.offset, v.scoped)
 
 
 def offset(v: Vector, by: str) -> Vector:
-    return replace(v, offset=by)
+    return Vector(v.metric, v.matchers, v.range, by, v.scoped)
 
 
 def rate(v: Vector, window: str) -> Call:

@@ -8,7 +8,10 @@ nothing, so today's catalogs give today's bytes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from obsgen.model import Matcher
 from obsgen.promql.ast import Agg, Binary, Call, Expr, Neg, Number, Paren, Raw, String, Subquery, Vector
@@ -37,10 +40,12 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+@lru_cache(maxsize=8192)
 def matcher(mt: Matcher) -> str:
     return f"{mt.label}{mt.op}{quote(mt.value)}"
 
 
+@lru_cache(maxsize=8192)
 def number(value: float) -> str:
     """A float as PromQL and YAML print it most simply: 0.05, 400, 1e-05."""
     if math.isnan(value):
@@ -122,32 +127,39 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.split("\n"))
 
 
+def _call(node: Call, scope: Scope) -> str:
+    return f"{node.func}({', '.join(render(a, scope) for a in node.args)})"
+
+
+def _paren(node: Paren, scope: Scope) -> str:
+    inner = render(node.expr, scope)
+    return f"(\n{_indent(inner)}\n)" if node.block else f"({inner})"
+
+
+def _subquery(node: Subquery, scope: Scope) -> str:
+    inner = render(node.expr, scope)
+    if isinstance(node.expr, (Binary, Neg)):
+        inner = f"({inner})"
+    text = f"{inner}[{node.range}:{node.step or ''}]"
+    return text + (f" offset {node.offset}" if node.offset is not None else "")
+
+
+def _neg(node: Neg, scope: Scope) -> str:
+    inner = render(node.expr, scope)
+    return f"-({inner})" if isinstance(node.expr, Binary) else f"-{inner}"
+
+
+_RENDERERS: dict[type, Callable[[Any, Scope], str]] = {
+    Vector: _vector, Binary: _binary, Agg: _agg, Call: _call, Paren: _paren, Subquery: _subquery, Neg: _neg,
+    Number: lambda node, scope: number(node.value), String: lambda node, scope: quote(node.value),
+    Raw: lambda node, scope: node.text,
+}
+
+
 def render(node: Expr, scope: Scope = PLAIN) -> str:
     """The PromQL text of an expression."""
-    if isinstance(node, Vector):
-        return _vector(node, scope)
-    if isinstance(node, Binary):
-        return _binary(node, scope)
-    if isinstance(node, Agg):
-        return _agg(node, scope)
-    if isinstance(node, Call):
-        return f"{node.func}({', '.join(render(a, scope) for a in node.args)})"
-    if isinstance(node, Number):
-        return number(node.value)
-    if isinstance(node, Paren):
-        inner = render(node.expr, scope)
-        return f"(\n{_indent(inner)}\n)" if node.block else f"({inner})"
-    if isinstance(node, Subquery):
-        inner = render(node.expr, scope)
-        if isinstance(node.expr, (Binary, Neg)):
-            inner = f"({inner})"
-        text = f"{inner}[{node.range}:{node.step or ''}]"
-        return text + (f" offset {node.offset}" if node.offset is not None else "")
-    if isinstance(node, Neg):
-        inner = render(node.expr, scope)
-        return f"-({inner})" if isinstance(node.expr, Binary) else f"-{inner}"
-    if isinstance(node, String):
-        return quote(node.value)
-    if isinstance(node, Raw):
-        return node.text
-    raise TypeError(f"not a PromQL node: {node!r}")
+    try:
+        draw = _RENDERERS[type(node)]
+    except KeyError:
+        raise TypeError(f"not a PromQL node: {node!r}") from None
+    return draw(node, scope)

@@ -68,12 +68,33 @@ def ref(i: int) -> str:
     return chr(ord("A") + i) if i < 26 else f"Q{i}"
 
 
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
+def shallow(value: Any) -> Any:
+    """One level of a grafanalib object as data (its fields may still be objects)."""
+    while hasattr(value, "to_json_data"):
+        value = value.to_json_data()
     return value
+
+
+def clean(value: Any, drop_nulls: bool = True) -> Any:
+    """A grafanalib object (or data) as plain dicts and lists, what its JSON encoder would write, without nulls.
+
+    Only the parts normalise keeps are converted: most of what grafanalib builds is replaced anyway.
+    """
+    value = shallow(value)
+    if isinstance(value, dict):
+        return {k: clean(v, drop_nulls) for k, v in value.items() if v is not None or not drop_nulls}
+    if isinstance(value, (list, tuple)):
+        return [clean(v, drop_nulls) for v in value]
+    return value
+
+
+_TARGET_KEYS = frozenset(("datasource", "expr", "refId", "format", "instant", "legendFormat"))
+
+
+def _picked(value: Any, keys: Any) -> dict[str, Any]:
+    """The named entries of a grafanalib mapping, as clean data (missing and null ones left out)."""
+    mapping = shallow(value) or {}
+    return {k: clean(v) for k, v in mapping.items() if k in keys and v is not None}
 
 
 def _thresholds(p: PanelSpec) -> dict[str, Any]:
@@ -102,10 +123,11 @@ def _target(raw: dict[str, Any], p: PanelSpec) -> dict[str, Any]:
 
 
 def _panel(raw: dict[str, Any], p: PanelSpec) -> dict[str, Any]:
+    """One panel from grafanalib's (shallow) panel data: only what the current model keeps is converted."""
     kind = raw["type"]
     assert kind == p.visual, f"grafanalib drew {kind} for {p.visual}"
-    fc = raw.get("fieldConfig", {}).get("defaults", {})
-    custom = {**DEFAULT_CUSTOM.get(kind, {}), **{k: v for k, v in fc.get("custom", {}).items() if k in DEFAULT_CUSTOM.get(kind, {})}}
+    fc = shallow(shallow(raw.get("fieldConfig") or {}).get("defaults") or {})
+    custom = {**DEFAULT_CUSTOM.get(kind, {}), **_picked(fc.get("custom"), DEFAULT_CUSTOM.get(kind, {}))}
     if kind == "timeseries":
         custom["stacking"] = {"group": "A", "mode": "normal" if p.stack else "none"}
         custom["fillOpacity"] = 30 if p.stack else 10
@@ -123,7 +145,7 @@ def _panel(raw: dict[str, Any], p: PanelSpec) -> dict[str, Any]:
         defaults["max"] = p.max
     if p.links:
         defaults["links"] = [{"targetBlank": True, "title": link.title, "url": link.url} for link in p.links]
-    options = {**DEFAULT_OPTIONS[kind], **{k: v for k, v in raw.get("options", {}).items() if k in DEFAULT_OPTIONS[kind]}}
+    options = {**DEFAULT_OPTIONS[kind], **_picked(raw.get("options"), DEFAULT_OPTIONS[kind])}
     if kind in ("stat", "gauge", "bargauge"):
         options["reduceOptions"] = _REDUCE
     if kind == "stat":
@@ -134,11 +156,12 @@ def _panel(raw: dict[str, Any], p: PanelSpec) -> dict[str, Any]:
     if kind == "timeseries":
         options["tooltip"] = DEFAULT_OPTIONS["timeseries"]["tooltip"]
         options["legend"] = _LEGEND
+    source = clean(raw.get("dataSource"))
     out: dict[str, Any] = {
-        "datasource": raw["dataSource"] if isinstance(raw.get("dataSource"), dict) else raw["datasource"],
+        "datasource": source if isinstance(source, dict) else clean(raw["datasource"]),
         "description": raw["description"], "fieldConfig": {"defaults": defaults, "overrides": []},
-        "gridPos": raw["gridPos"], "id": raw["id"], "options": options, "targets": [_target(t, p) for t in raw["targets"]],
-        "title": raw["title"], "type": kind,
+        "gridPos": clean(raw["gridPos"]), "id": raw["id"], "options": options,
+        "targets": [_target(_picked(t, _TARGET_KEYS), p) for t in raw["targets"]], "title": raw["title"], "type": kind,
     }
     if p.hide_fields:
         out["transformations"] = [{"id": "organize", "options": {
@@ -184,33 +207,37 @@ def _link(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def normalise(raw: dict[str, Any], spec: DashboardSpec) -> dict[str, Any]:
-    """grafanalib's old-style JSON -> the current model: datasource objects, no forbidden nulls, no removed keys."""
+def normalise(dashboard: Any, spec: DashboardSpec) -> dict[str, Any]:
+    """grafanalib's old-style dashboard (object or JSON data) -> the current model: datasource objects, no forbidden
+    nulls, no removed keys."""
+    raw = shallow(dashboard)
     panel_specs = iter(p for row in spec.rows for p in row.panels)
     panels = []
-    for item in raw["panels"]:
+    for obj in raw["panels"]:
+        item = shallow(obj)
         if item["type"] == "row":
-            panels.append({"collapsed": False, "gridPos": item["gridPos"], "id": item["id"], "panels": [], "title": item["title"],
-                           "type": "row"})
+            panels.append({"collapsed": False, "gridPos": clean(item["gridPos"]), "id": item["id"], "panels": [],
+                           "title": item["title"], "type": "row"})
         else:
-            panels.append(_panel(_drop_nulls(item), next(panel_specs)))
-    annotations = [BUILTIN_ANNOTATION, *(_drop_nulls(a) for a in raw["annotations"]["list"])]
-    templating = [_variable(_drop_nulls(v) | {"label": v.get("label") or v["name"], "allValue": v.get("allValue")})
-                  for v in raw["templating"]["list"]]
+            panels.append(_panel(item, next(panel_specs)))
+    annotations = [BUILTIN_ANNOTATION, *clean(raw["annotations"])["list"]]
+    variables = [clean(v) for v in shallow(raw["templating"])["list"]]
+    templating = [_variable(v | {"label": v.get("label") or v["name"], "allValue": v.get("allValue")}) for v in variables]
+    time, picker = clean(raw["time"]), clean(raw["timepicker"])
     return {
         "annotations": {"list": annotations},
         "description": raw["description"],
         "editable": True,
         "fiscalYearStartMonth": 0,
         "graphTooltip": raw["graphTooltip"],
-        "links": [_link(link) for link in raw["links"]],
+        "links": [_link(clean(link, drop_nulls=False)) for link in raw["links"]],
         "panels": panels,
         "refresh": raw["refresh"],
         "schemaVersion": SCHEMA_VERSION,
         "tags": raw["tags"],
         "templating": {"list": templating},
-        "time": {"from": raw["time"]["from"], "to": raw["time"]["to"]},
-        "timepicker": {"refresh_intervals": raw["timepicker"]["refresh_intervals"]},
+        "time": {"from": time["from"], "to": time["to"]},
+        "timepicker": {"refresh_intervals": picker["refresh_intervals"]},
         "timezone": raw["timezone"],
         "title": raw["title"],
         "uid": raw["uid"],

@@ -10,7 +10,7 @@ from typing import Any
 import grafanalib.core as G
 import orjson
 
-from obsgen.emit.grafana.normalise import DS_LABELS, DS_TYPES, GRID_WIDTH, SCHEMA_VERSION, normalise, ref
+from obsgen.emit.grafana.normalise import DS_LABELS, DS_TYPES, GRID_WIDTH, SCHEMA_VERSION, clean, normalise, ref
 from obsgen.emit.grafana.spec import LOKI_VAR, PROM_VAR, DashboardSpec, PanelSpec
 from obsgen.promql import Expr, Scope
 from obsgen.promql import render as render_promql
@@ -90,24 +90,17 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
     ).auto_panel_ids()
 
 
-def _plain(value: Any) -> Any:
-    """grafanalib's objects as plain dicts and lists: what its JSON encoder would write, without writing and parsing it."""
-    while hasattr(value, "to_json_data"):
-        value = value.to_json_data()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def grafanalib_json(spec: DashboardSpec) -> dict[str, Any]:
     """grafanalib's own JSON for a spec, before normalisation (tests show it fails the type check)."""
-    data: dict[str, Any] = _plain(_gl_dashboard(spec))
+    data: dict[str, Any] = clean(_gl_dashboard(spec), drop_nulls=False)
     return data
 
 
 def render(spec: DashboardSpec) -> str:
-    """Dashboard JSON text: sorted keys, two-space indent, trailing newline, byte-identical across runs."""
+    """Dashboard JSON text: sorted keys, two-space indent, trailing newline, byte-identical across runs.
+
+    normalise reads grafanalib's objects directly: no json.dumps/json.loads round trip, and only the parts it
+    keeps are converted to data.
+    """
     # orjson: json.dumps with indent falls back to the pure-Python encoder, which was a third of generation time.
-    return orjson.dumps(normalise(grafanalib_json(spec), spec), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return orjson.dumps(normalise(_gl_dashboard(spec), spec), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
