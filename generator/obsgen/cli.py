@@ -129,7 +129,9 @@ def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, 
     settings = Settings.from_env(os.environ)  # the only place settings are read; the emitters get a value
     loaded = pipeline.load(catalogs, env)
     _tune_gc(gc_mode or GC_MODE)
-    files = pipeline.emit(pipeline.plan(loaded), settings, outputs)
+    from obsgen.emit import needs_cases
+
+    files = pipeline.emit(pipeline.plan(loaded, with_cases=needs_cases(outputs)), settings, outputs)
     if outputs:
         files = {**pipeline.kept_files(out, outputs), **files}
     if check:

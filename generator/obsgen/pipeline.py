@@ -15,7 +15,7 @@ from pathlib import Path
 from obsgen import model as m
 from obsgen.catalog.build import load_bundle
 from obsgen.catalog.load import RawCatalog, format_path
-from obsgen.emit import emit_all, owner
+from obsgen.emit import emit_all, needs_cases, owner
 from obsgen.errors import CatalogError, Problem
 from obsgen.plan import Plan, PlanProblem, PlanProblems, build_plan
 from obsgen.promql import PLAIN, Scope
@@ -44,10 +44,10 @@ def _locate(problem: PlanProblem, sources: Mapping[str, RawCatalog]) -> Problem:
     return Problem(raw.file, raw.line_of(problem.path), format_path(problem.path), problem.message)
 
 
-def plan(loaded: Loaded, scope: Scope = PLAIN) -> Plan:
+def plan(loaded: Loaded, scope: Scope = PLAIN, with_cases: bool = True) -> Plan:
     """Build the plan once; its problems come back as located catalog problems (file:line: field: message)."""
     try:
-        return build_plan(loaded.bundle, scope)
+        return build_plan(loaded.bundle, scope, with_cases)
     except PlanProblems as exc:
         raise CatalogError([_locate(p, loaded.sources) for p in exc.problems]) from None
 
@@ -75,4 +75,4 @@ def kept_files(out: Path, only: Iterable[str]) -> dict[str, str]:
 
 def generate(catalogs: Path, env: str = "prod", settings: Settings | None = None, only: Iterable[str] = ()) -> dict[str, str]:
     """load -> plan -> emit in one call, for tools and tests that want the files without writing them."""
-    return emit(plan(load(catalogs, env)), settings or Settings(), only)
+    return emit(plan(load(catalogs, env), with_cases=needs_cases(only)), settings or Settings(), only)

@@ -23,6 +23,7 @@ class Output:
     name: str
     module: str
     roots: tuple[str, ...]
+    needs_cases: bool = False  # reads the plan's rule-test inputs
 
     def emitter(self) -> Emitter:
         emit: Emitter = importlib.import_module(self.module).emit
@@ -32,7 +33,7 @@ class Output:
 # Each output owns the folders it writes; a file belongs to the output with the longest matching folder.
 OUTPUTS: tuple[Output, ...] = (
     Output("rules", "obsgen.emit.rules", ("rules",)),
-    Output("rule-tests", "obsgen.emit.rule_tests", ("rules/tests",)),
+    Output("rule-tests", "obsgen.emit.rule_tests", ("rules/tests",), needs_cases=True),
     Output("runbooks", "obsgen.emit.runbooks", ("runbooks",)),
     # compose/ is shared: compose/grafana/ is the dashboards emitter's.
     Output("stack", "obsgen.emit.stack", ("compose",)),
@@ -69,6 +70,8 @@ def emit_all(plan: Plan, settings: Settings, only: Iterable[str] = ()) -> dict[s
     """Every generated file of the selected outputs, keyed by path relative to the output directory."""
     files: dict[str, str] = {}
     for output in selected(only):
+        if output.needs_cases and not plan.with_cases:
+            raise RuntimeError(f"output {output.name} needs the rule-test inputs, which this plan was built without")
         for path, text in output.emitter()(plan, settings).items():
             if path in files:
                 raise RuntimeError(f"emitter {output.name} writes {path}, which another emitter already wrote")
@@ -76,6 +79,11 @@ def emit_all(plan: Plan, settings: Settings, only: Iterable[str] = ()) -> dict[s
                 raise RuntimeError(f"emitter {output.name} writes {path}, outside the folders it owns")
             files[path] = text
     return files
+
+
+def needs_cases(only: Iterable[str] = ()) -> bool:
+    """Whether the selected outputs read the plan's rule-test inputs (only then are they planned)."""
+    return any(o.needs_cases for o in selected(only))
 
 
 def owned_roots() -> tuple[str, ...]:

@@ -47,11 +47,14 @@ def _runbook_page(service: m.Service, alerts: tuple[AlertRule, ...], logs: tuple
     return RunbookPage(runbooks.page_path(service.name), runbooks.page_title(service.name), sections)
 
 
-def plan_service(service: m.Service, scope: Scope = PLAIN) -> ServicePlan:
-    """Every rule, test case, panel query and runbook section of one service; raises PlanError."""
+def plan_service(service: m.Service, scope: Scope = PLAIN, with_cases: bool = True) -> ServicePlan:
+    """Every rule, test case, panel query and runbook section of one service; raises PlanError.
+
+    with_cases=False plans no rule-test inputs: for runs that write no rule tests (`--only rules`).
+    """
     anchors = runbooks.service_anchors(service)
     urls = runbooks.urls(service.name, service.runbook_base, anchors)
-    d = Draft(service, scope, urls)
+    d = Draft(service, scope, urls, with_cases)
     # Order: dashboards' needs do not change alert rule names, so alerts register first.
     for i, alert in enumerate(service.alerts):
         catalog_alert(d, alert, ("alerts", i))
@@ -82,13 +85,13 @@ def plan_service(service: m.Service, scope: Scope = PLAIN) -> ServicePlan:
     )
 
 
-def build_plan(bundle: m.Bundle, scope: Scope = PLAIN) -> Plan:
+def build_plan(bundle: m.Bundle, scope: Scope = PLAIN, with_cases: bool = True) -> Plan:
     """The plan of every service plus the stack's own alerts; raises PlanProblems listing every problem found."""
     problems: list[PlanProblem] = []
     services: list[ServicePlan] = []
     for svc in bundle.services:
         try:
-            services.append(plan_service(svc, scope))
+            services.append(plan_service(svc, scope, with_cases))
         except PlanError as exc:
             problems.append(PlanProblem(svc.name, exc.path, exc.message))
     if not problems:
@@ -96,7 +99,7 @@ def build_plan(bundle: m.Bundle, scope: Scope = PLAIN) -> Plan:
     if problems:
         raise PlanProblems(problems)
     rule, case, page = watchdog()
-    return Plan(bundle, tuple(services), (rule,), (case,), page, load_panels(scope), scope)
+    return Plan(bundle, tuple(services), (rule,), (case,) if with_cases else (), page, load_panels(scope), scope, with_cases)
 
 
 plan_bundle = build_plan  # the name tools and tests used before the plan became a stage

@@ -25,6 +25,8 @@ def _threshold(d: Draft, alert: m.Alert, path: Path) -> None:
     group = _group(alert.by)
     watched = agg("max" if alert.op in (">", ">=") else "min", sel(alert.metric), group)
     rule = d.catalog_rule(alert, compare(watched, alert.op, alert.threshold), group, path, (watched,))
+    if not d.with_cases:
+        return
     t = alert.threshold
     high = t * 2 if t > 0 else t + 1
     low = t / 2 if t > 0 else t - 1
@@ -41,6 +43,8 @@ def _error_ratio(d: Draft, alert: m.Alert, path: Path) -> None:
     assert alert.errors is not None and alert.threshold is not None
     rec, group = d.records.ratio(alert.errors, alert.total, alert.by)
     rule = d.catalog_rule(alert, compare(vector(rec), ">", alert.threshold), group, path, (rec, d.records.expr_of(rec)))
+    if not d.with_cases:
+        return
     minutes = d.eval_minutes(alert, RATE_WINDOW)
     for fire in (True, False):
         series = ratio_series(d, alert.errors, alert.total, alert.by, alert.threshold, fire, minutes + 5, path)
@@ -58,6 +62,8 @@ def _latency(d: Draft, alert: m.Alert, path: Path) -> None:
     watched, group, record = d.records.quantile(alert.metric, alert.quantile, alert.by)
     out_labels = (*group, "quantile") if record else group
     rule = d.catalog_rule(alert, compare(watched, ">", alert.threshold), out_labels, path, (watched,))
+    if not d.with_cases:
+        return
     minutes = d.eval_minutes(alert, RATE_WINDOW)
     bounds = list(metric.buckets)
     bad_index = next(i for i, b in enumerate(bounds) if i > 0 and bounds[i - 1] >= alert.threshold)
@@ -82,6 +88,8 @@ def _down(d: Draft, alert: m.Alert, path: Path) -> None:
     labels = d.synth.labels_for(alert.metric, (), path)
     watched = sel(alert.metric)
     rule = d.catalog_rule(alert, compare(watched, "==", 0), tuple(sorted(labels)), path, (watched,))
+    if not d.with_cases:
+        return
     minutes = d.eval_minutes(alert)
     name = alert.metric.metric
     d.add_case(f"{alert.name} fires", [gauge_series(name, labels, 0, minutes + 5)], minutes, rule, [(labels, 0.0)])
@@ -94,15 +102,17 @@ def _absent(d: Draft, alert: m.Alert, path: Path) -> None:
     assert metric is not None
     out = {mt.label: mt.value for mt in alert.metric.matchers if mt.op == "="}
     rule = d.catalog_rule(alert, absent(sel(alert.metric)), tuple(sorted(out)), path, (sel(alert.metric),))
-    minutes = d.eval_minutes(alert)
-    labels = d.synth.labels_for(alert.metric, (), path)
     # A histogram or summary has no series of its own name: watch its _count.
     suffix = "_count" if metric.type in ("histogram", "summary") else ""
-    other = gauge_series("obsgen_unrelated_series", {"job": "other"}, 1, minutes + 5)
-    present = gauge_series(alert.metric.metric + suffix, labels, 1, minutes + 5)
     if suffix:
         rule = replace(rule, expr=d.text(absent(sel(alert.metric, suffix=suffix))))
         d.alerts[-1] = rule
+    if not d.with_cases:
+        return
+    minutes = d.eval_minutes(alert)
+    labels = d.synth.labels_for(alert.metric, (), path)
+    other = gauge_series("obsgen_unrelated_series", {"job": "other"}, 1, minutes + 5)
+    present = gauge_series(alert.metric.metric + suffix, labels, 1, minutes + 5)
     d.add_case(f"{alert.name} fires", [other], minutes, rule, [(out, 1.0)])
     d.add_case(f"{alert.name} stays silent", [present], minutes, rule, [])
 
@@ -117,6 +127,8 @@ def _drop(d: Draft, alert: m.Alert, path: Path) -> None:
     if alert.min_value is not None:
         expr = both(expr, compare(before, ">=", alert.min_value))
     rule = d.catalog_rule(alert, expr, group, path, (now, before))
+    if not d.with_cases:
+        return
     drop_at = int(parse_duration(alert.window) // 60) + 2
     minutes = drop_at + int(parse_duration(alert.for_) // 60)
     high = max(100.0, (alert.min_value or 0) * 2)
@@ -134,6 +146,8 @@ def _increase(d: Draft, alert: m.Alert, path: Path) -> None:
     group = _group(alert.by)
     inner = agg("sum", increase(sel(alert.metric), alert.window), group)
     rule = d.catalog_rule(alert, compare(inner, ">", alert.threshold), group, path, (inner,))
+    if not d.with_cases:
+        return
     window_min = parse_duration(alert.window) / 60
     per_min = math.floor(alert.threshold / window_min) + 1
     minutes = d.eval_minutes(alert, alert.window)
@@ -150,6 +164,8 @@ def _expr(d: Draft, alert: m.Alert, path: Path) -> None:
     assert alert.expr is not None and alert.firing_test is not None and alert.silent_test is not None
     out = tuple(k for k, _ in alert.firing_test.labels)
     rule = d.catalog_rule(alert, alert.expr.strip(), out, path)
+    if not d.with_cases:
+        return
     for test, fire in ((alert.firing_test, True), (alert.silent_test, False)):
         series = [TestSeries(((("__raw__", s),)), v) for s, v in test.series]
         minutes = int(parse_duration(test.eval_time) // 60)

@@ -17,9 +17,10 @@ from obsgen.promql import Expr, Scope, render
 class Draft:
     """Rules and cases of one service while they are being planned."""
 
-    def __init__(self, service: m.Service, scope: Scope, runbook_urls: dict[str, str]) -> None:
+    def __init__(self, service: m.Service, scope: Scope, runbook_urls: dict[str, str], with_cases: bool = True) -> None:
         self.svc = service
         self.scope = scope
+        self.with_cases = with_cases  # False: rules only, no test inputs (a run that writes no rule tests)
         self.synth = Synth(service)
         self.records = Recorder(service, scope)
         self.runbook_urls = runbook_urls

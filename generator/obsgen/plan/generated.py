@@ -29,6 +29,8 @@ def target_down(d: Draft, target: m.Target) -> None:
         "target_down", ("instance", "job"), queries=(up,),
     )
     d.alerts.append(rule)
+    if not d.with_cases:
+        return
     labels = {"job": target.job, "instance": target.addresses[0]}
     down = gauge_series("up", labels, 0, 10)
     d.add_case(f"{name} fires when the target is down", [down], 5, rule, [(labels, 0.0)])
@@ -57,6 +59,8 @@ def health_probes(d: Draft) -> None:
         queries=(probe, vector("probe_http_status_code", (eq("service", svc.name),))),
     )
     d.alerts.append(rule)
+    if not d.with_cases:
+        return
     h = svc.health[0]
     labels = {"job": PROBE_JOB, "instance": h.url, "service": svc.name, "check": h.name}
     d.add_case(f"{name} fires", [gauge_series("probe_success", labels, 0, 10)], 5, rule, [(labels, 0.0)])

@@ -112,6 +112,8 @@ def plan_slo(d: Draft, slo: m.SLO, index: int) -> tuple[SloPlan, list[RecordingR
     sp = slo_plan(d.svc, slo)
     rules = slo_rules(d, sp)
     made = burn_alerts(d, sp)
+    if not d.with_cases:
+        return sp, rules
     windows = load_windows()[slo.window]
     minutes = int(max(parse_duration(t["for"]) for t in windows["alerts"]) // 60) + 10
     path = ("slos", index)

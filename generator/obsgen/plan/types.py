@@ -148,6 +148,7 @@ class Plan:
     meta_runbook: RunbookPage
     load_panels: tuple[LoadPanel, ...]
     scope: Scope = Scope()
+    with_cases: bool = True  # False: planned for outputs that need no rule-test inputs
 
     def service(self, name: str) -> ServicePlan:
         return next(p for p in self.services if p.service.name == name)
