@@ -158,9 +158,9 @@ PROMQL_HINTS = (
                r"label_join|vector|scalar|sort|sort_desc|clamp_min|clamp_max)\((?!\))"),
     re.compile(r"[a-zA-Z_:\0]\{\s*[a-zA-Z_]+\s*(=~|!~|!=|=)\s*[\"'\0]"),  # a selector with a matcher
     # A range: after a selector's braces anything, after a name a duration or a Grafana macro, or {series}[{window}].
-    re.compile(r"\}\[(\0|\$__[a-z_]+|[0-9]+(ms|s|m|h|d|w|y))(:(\0|[0-9]+[a-z]+)?)?\]"
-               r"|[a-zA-Z_]\[(\$__[a-z_]+|[0-9]+(ms|s|m|h|d|w|y))(:[0-9a-z]*)?\]|\0\[\0(:\0?)?\]"),
-    re.compile(r"[}\]\0]\s+offset\s+[0-9\0]"),
+    re.compile(r"\}\[(\0|\x01|\$__[a-z_]+|[0-9]+(ms|s|m|h|d|w|y))(:(\0|\x01|[0-9]+[a-z]+)?)?\]"
+               r"|[a-zA-Z_\0]\[(\x01|\$__[a-z_]+|[0-9]+(ms|s|m|h|d|w|y))(:[0-9a-z\x01]*)?\]"),
+    re.compile(r"[}\]\0\x01]\s+offset\s+[0-9\0\x01]"),
     re.compile(r"\b[a-z_]+:[a-z_0-9]+:[a-z_0-9]+"),  # a recording rule name, level:metric:operations
     re.compile(r"(\s(and|or|unless)|[-+*/%^<>=])\s*(on|ignoring)\s*\(|\s(bool|group_left|group_right)\b"),
 )
@@ -168,12 +168,22 @@ PROMQL_HINTS = (
 ALLOWED = ("promql/", "naming.py", "logql.py")
 
 
+DURATION_NAMES = re.compile(r"(window|range|rng|interval|period|step|duration|^w)$")
+
+
+def _hole(value: ast.AST) -> str:
+    """\1 for an interpolated value whose name says it is a duration (a range in the making), else \0."""
+    inner = value.value if isinstance(value, ast.FormattedValue) else value
+    name = inner.id if isinstance(inner, ast.Name) else inner.attr if isinstance(inner, ast.Attribute) else ""
+    return "\1" if DURATION_NAMES.search(name) else "\0"
+
+
 def _assembled(node: ast.AST) -> str | None:
     """The literal text of a string being assembled (f-string, concatenation, % or .format), \0 for each hole."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) else "\0" for v in node.values)
+        return "".join(v.value if isinstance(v, ast.Constant) else _hole(v) for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
         left, right = _assembled(node.left), _assembled(node.right)
         if left is None and right is None:
@@ -193,8 +203,8 @@ def stray_promql(source: str) -> list[tuple[int, str]]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.JoinedStr, ast.BinOp, ast.Call)):
             text = _assembled(node)
-            if text is not None and "\0" in text and any(h.search(text) for h in PROMQL_HINTS):
-                found.append((node.lineno, text.replace("\0", "{}")))
+            if text is not None and ("\0" in text or "\1" in text) and any(h.search(text) for h in PROMQL_HINTS):
+                found.append((node.lineno, text.replace("\0", "{}").replace("\1", "{}")))
     return found
 
 
@@ -213,6 +223,7 @@ def test_the_promql_grep_can_fail() -> None:
         'expr = f"{rec}{{job=~\\"$job\\"}} > {threshold}"',
         "expr = f'up{{job=\"{job}\"}} == 0'",
         'expr = f"{series}[{window}]"',
+        'expr = f"{sel}[{self.rate_window}:{step}]"',
         'expr = "histogram_quantile(" + q + ", x)"',
         'expr = f"{before} offset {window}"',
         'name = f"slo:sli_error:ratio_rate{window}"',
@@ -226,6 +237,7 @@ def test_the_promql_grep_can_fail() -> None:
         'msg = f"rate range [{rng}] should be [$__rate_interval]"',
         "msg = f\"counter '{name}' must be inside rate() or increase()\"",
         'path = f"service.targets[{i}].job"',
+        'where = f"{path}[{i}].panels"',
         'text = f"file is not valid UTF-8 (byte 0x{b:02x} at offset {n})"',
         'url = f"{base}/{page}.md#{anchor}"',
         'expr = "rate(x[5m])"',  # a constant: nothing is assembled

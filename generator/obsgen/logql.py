@@ -5,7 +5,7 @@ from __future__ import annotations
 from obsgen.promql import fmt_number
 
 
-def count_matching(selector: str, pattern: str, window: str, by: tuple[str, ...] = ("job",)) -> str:
+def count_matching(selector: str, pattern: str, window: str, by: tuple[str, ...]) -> str:
     """Lines of the streams matching a regular expression over a window, summed by labels."""
     return f"sum by ({', '.join(by)}) (count_over_time({selector} |~ `{pattern}` [{window}]))"
 

@@ -70,9 +70,10 @@ def health_probes(d: Draft) -> None:
 def log_alert_rule(service: m.Service, alert: m.LogAlert, runbook_urls: dict[str, str] | None = None) -> AlertRule:
     """A catalog log alert as a LogQL alert rule; the Loki ruler file and the runbook both read this rule."""
     d = Draft(service, PLAIN, runbook_urls if runbook_urls is not None else runbooks.service_urls(service))
-    query = logql.count_matching(alert.selector, alert.pattern, alert.window)
+    # Per service, as `by (job)` is for metrics: OTLP logs carry no job label in Loki, service_name is its twin.
+    query = logql.count_matching(alert.selector, alert.pattern, alert.window, by=("service_name",))
     return d.make_alert(alert.name, logql.above(query, alert.threshold), alert.for_, alert.severity, alert.summary,
-                        alert.description, alert.runbook, "log", ("job",), queries=(query,))
+                        alert.description, alert.runbook, "log", ("service_name",), queries=(query,))
 
 
 def watchdog() -> tuple[AlertRule, TestCase, RunbookPage]:

@@ -231,3 +231,4 @@ class DemoServer:
         self.httpd.server_close()
         self.sim.ticker.stop()
         self.sim.tracer.shutdown()
+        self.sim.log.shutdown()
