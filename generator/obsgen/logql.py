@@ -11,6 +11,7 @@ def count_matching(selector: str, pattern: str, window: str, by: tuple[str, ...]
 
 
 def above(query: str, threshold: float) -> str:
+    """The query compared with a threshold: an alert condition."""
     return f"{query} > {fmt_number(threshold)}"
 
 

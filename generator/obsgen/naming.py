@@ -44,14 +44,17 @@ def counter_base(series: str) -> str:
 
 
 def rate_record(labels: Iterable[str], series: str) -> str:
+    """level:metric:rate5m of a counter series."""
     return record_name(labels, counter_base(series), f"rate{RATE_WINDOW}")
 
 
 def ratio_record(labels: Iterable[str], stem: str) -> str:
+    """level:stem:ratio_rate5m of an error ratio."""
     return record_name(labels, stem, f"ratio_rate{RATE_WINDOW}")
 
 
 def quantile_record(labels: Iterable[str], metric: str) -> str:
+    """level:metric:histogram_quantile_rate5m of a histogram."""
     return record_name(labels, metric, f"histogram_quantile_rate{RATE_WINDOW}")
 
 
@@ -66,14 +69,17 @@ def camel(text: str) -> str:
 
 
 def target_down_alert(job: str) -> str:
+    """The down-or-missing alert of a scrape job."""
     return f"{camel(job)}TargetDown"
 
 
 def health_alert(service: str) -> str:
+    """The failing-health-check alert of a service."""
     return f"{camel(service)}HealthCheckFailing"
 
 
 def burn_alert(service: str, slo: str) -> str:
+    """The error-budget burn alert of an SLO (both tiers share it)."""
     return f"{camel(service)}{camel(slo)}ErrorBudgetBurn"
 
 

@@ -87,4 +87,5 @@ def needs_cases(only: Iterable[str] = ()) -> bool:
 
 
 def owned_roots() -> tuple[str, ...]:
+    """Every folder some output owns."""
     return tuple(sorted({root for o in OUTPUTS for root in o.roots}))

@@ -20,6 +20,7 @@ def _record(rule: RecordingRule) -> dict[str, Any]:
 
 
 def alert_dict(rule: AlertRule) -> dict[str, Any]:
+    """An alert rule as the rule file writes it (no `for` when it is zero)."""
     out: dict[str, Any] = {"alert": rule.name, "expr": rule.expr}
     if rule.for_ not in ("0m", "0s"):
         out["for"] = rule.for_

@@ -65,6 +65,7 @@ class Slugger:
 
 
 def page_title(page: str) -> str:
+    """The page's first heading."""
     return f"Runbooks: {page}"
 
 
@@ -90,6 +91,7 @@ def anchors(page: str, alert_names: Iterable[str]) -> dict[str, str]:
 
 
 def page_path(page: str) -> str:
+    """Where a page is written, relative to the output root."""
     return f"{ROOT}/{page}.md"
 
 
@@ -110,8 +112,10 @@ def urls(page: str, base: str, page_anchors: dict[str, str]) -> dict[str, str]:
 
 
 def service_anchors(service: m.Service) -> dict[str, str]:
+    """The anchor of each alert on the service's page."""
     return anchors(service.name, alert_names(service))
 
 
 def service_urls(service: m.Service) -> dict[str, str]:
+    """The runbook_url of each alert of the service."""
     return urls(service.name, service.runbook_base, service_anchors(service))

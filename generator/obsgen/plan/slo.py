@@ -48,6 +48,7 @@ def _sli_expr(slo: m.SLO, window: str) -> Expr:
 
 
 def slo_plan(service: m.Service, slo: m.SLO) -> SloPlan:
+    """Windows, burn factors and matchers of one SLO, from its window set."""
     windows = load_windows()[slo.window]
     every = sorted({w for a in windows["alerts"] for pair in a["windows"] for w in (pair["long"], pair["short"])},
                    key=parse_duration)

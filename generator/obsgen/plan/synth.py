@@ -18,6 +18,7 @@ _FALLBACK_VALUES = ("example", "200", "500", "ok", "error", "success", "failure"
 
 
 def satisfies(value: str, mt: m.Matcher) -> bool:
+    """Whether a label value satisfies a matcher, as Prometheus decides it."""
     if mt.op == "=":
         return value == mt.value
     if mt.op == "!=":
@@ -30,6 +31,7 @@ def satisfies(value: str, mt: m.Matcher) -> bool:
 
 
 def candidates(label: m.Label | None, matchers: list[m.Matcher]) -> list[str]:
+    """Values worth trying for a label: declared ones, the matchers' own, then common fallbacks."""
     out = list(label.values) if label and label.values else []
     for mt in matchers:
         if mt.op == "=":
@@ -87,11 +89,13 @@ class Synth:
 
 
 def counter_series(name: str, labels: dict[str, str], per_min: float, minutes: int) -> TestSeries:
+    """A counter growing by per_min every minute, in promtool's expanding notation."""
     inc = per_min * TEST_INTERVAL / 60
     return TestSeries(tuple(sorted({**labels, "__name__": name}.items())), f"0+{fmt_number(inc)}x{minutes}", inc)
 
 
 def gauge_series(name: str, labels: dict[str, str], value: float, minutes: int) -> TestSeries:
+    """A gauge holding one value."""
     return TestSeries(tuple(sorted({**labels, "__name__": name}.items())), f"{fmt_number(value)}x{minutes}")
 
 
@@ -102,11 +106,13 @@ def step_series(name: str, labels: dict[str, str], steps: tuple[tuple[float, int
 
 
 def matches(series: TestSeries, s: m.Selector, suffix: str = "") -> bool:
+    """Whether a synthetic series is selected by a catalog selector."""
     d = dict(series.labels)
     return d["__name__"] == s.metric + suffix and all(satisfies(d.get(mt.label, ""), mt) for mt in s.matchers)
 
 
 def group_key(series: TestSeries, labels: tuple[str, ...]) -> Labels:
+    """The series' values of the grouping labels (what `sum by` keeps)."""
     d = dict(series.labels)
     return tuple((k, d[k]) for k in sorted(labels) if d.get(k))
 

@@ -14,6 +14,8 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class RecordingRule:
+    """One recording rule: its name, rendered expression and static labels."""
+
     record: str
     expr: str
     labels: Labels = ()
@@ -21,6 +23,8 @@ class RecordingRule:
 
 @dataclass(frozen=True)
 class AlertRule:
+    """One alerting rule with everything its runbook section and rule tests need."""
+
     name: str
     expr: str
     for_: str
@@ -35,6 +39,8 @@ class AlertRule:
 
 @dataclass(frozen=True)
 class TestSeries:
+    """One input series of a promtool test."""
+
     labels: Labels  # includes __name__, or only __raw__ for a series a catalog wrote
     values: str  # promtool expanding notation
     inc: float = 0.0  # per-sample increase, for counters
@@ -46,6 +52,8 @@ class TestSeries:
 
 @dataclass(frozen=True)
 class ExpectedAlert:
+    """An alert a promtool test expects, labels and annotations exactly."""
+
     labels: Labels
     annotations: Labels
 
@@ -61,6 +69,8 @@ class ExprCheck:
 
 @dataclass(frozen=True)
 class TestCase:
+    """One promtool test: input series, when to evaluate, which alerts must fire."""
+
     name: str
     series: tuple[TestSeries, ...]
     eval_minutes: int
@@ -71,6 +81,8 @@ class TestCase:
 
 @dataclass(frozen=True)
 class Query:
+    """A panel query and its legend."""
+
     expr: str
     legend: str
 
@@ -112,6 +124,8 @@ class RunbookSection:
 
 @dataclass(frozen=True)
 class RunbookPage:
+    """A service's runbook page: its path, title and one section per alert."""
+
     path: str  # relative to the output root
     title: str
     sections: tuple[RunbookSection, ...]
@@ -119,6 +133,8 @@ class RunbookPage:
 
 @dataclass(frozen=True)
 class ServicePlan:
+    """Everything planned for one service."""
+
     service: m.Service
     recording: tuple[RecordingRule, ...]
     slo_recording: tuple[RecordingRule, ...]

@@ -52,11 +52,15 @@ class Subquery(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Number(Expr):
+    """A number literal."""
+
     value: float
 
 
 @dataclass(frozen=True, slots=True)
 class String(Expr):
+    """A string literal (count_values' label, label_replace's arguments)."""
+
     value: str
 
 

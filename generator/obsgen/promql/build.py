@@ -34,10 +34,12 @@ def le_matcher(bound: float) -> m.Matcher:
 
 
 def eq(label: str, value: str) -> m.Matcher:
+    """label="value"."""
     return m.Matcher(label, "=", value)
 
 
 def vector(metric: str, matchers: Iterable[m.Matcher] = (), scoped: bool = True) -> Vector:
+    """A selector of a metric or recording rule."""
     return Vector(metric, tuple(matchers), scoped=scoped)
 
 
@@ -47,26 +49,32 @@ def sel(s: m.Selector, extra: Iterable[m.Matcher] = (), suffix: str = "") -> Vec
 
 
 def ranged(v: Vector, window: str) -> Vector:
+    """The selector over a range: x[5m]."""
     return Vector(v.metric, v.matchers, window, v.offset, v.scoped)
 
 
 def offset(v: Vector, by: str) -> Vector:
+    """The selector shifted back in time: x offset 1h."""
     return Vector(v.metric, v.matchers, v.range, by, v.scoped)
 
 
 def rate(v: Vector, window: str) -> Call:
+    """rate(x[window])."""
     return Call("rate", (ranged(v, window),))
 
 
 def increase(v: Vector, window: str) -> Call:
+    """increase(x[window])."""
     return Call("increase", (ranged(v, window),))
 
 
 def call(func: str, *args: Expr | float) -> Call:
+    """Any function call; numbers become literals."""
     return Call(func, tuple(lit(a) for a in args))
 
 
 def absent(v: Expr) -> Call:
+    """absent(x): one series when x has none."""
     return Call("absent", (v,))
 
 
@@ -76,6 +84,7 @@ def scalar_vector(value: float) -> Call:
 
 
 def histogram_quantile(q: float, buckets: Expr) -> Call:
+    """histogram_quantile(q, buckets)."""
     return Call("histogram_quantile", (Number(float(q)), buckets))
 
 
@@ -86,6 +95,7 @@ def agg(op: str, expr: Expr, by: Iterable[str] = ()) -> Agg:
 
 
 def topk(k: int, expr: Expr, by: Iterable[str] = ()) -> Agg:
+    """topk(k, expr), optionally per group."""
     labels = tuple(by)
     return Agg("topk", expr, labels or None, param=Number(float(k)))
 
@@ -96,6 +106,7 @@ def binop(op: str, lhs: Expr | float, rhs: Expr | float, layout: str = "inline",
 
 
 def compare(lhs: Expr, op: str, rhs: Expr | float, layout: str = "inline", bool_: bool = False) -> Binary:
+    """lhs op rhs for a comparison; bool_ keeps every series as 0/1."""
     return Binary(op, lhs, lit(rhs), bool_=bool_, layout=layout)
 
 
@@ -113,6 +124,7 @@ def either(*exprs: Expr, layout: str = "lines") -> Expr:
 
 
 def both(lhs: Expr, rhs: Expr, layout: str = "lines", on: tuple[str, ...] | None = None) -> Binary:
+    """lhs and rhs, one operand per line."""
     return Binary("and", lhs, rhs, on=on, layout=layout)
 
 
@@ -126,10 +138,12 @@ def total(exprs: Iterable[Expr]) -> Expr:
 
 
 def paren(expr: Expr, block: bool = False) -> Paren:
+    """Explicit parentheses (render adds those precedence needs by itself)."""
     return Paren(expr, block)
 
 
 def string(value: str) -> String:
+    """A string literal."""
     return String(value)
 
 

@@ -42,6 +42,7 @@ def quote(value: str) -> str:
 
 @lru_cache(maxsize=8192)
 def matcher(mt: Matcher) -> str:
+    """One label matcher: label op "value"."""
     return f"{mt.label}{mt.op}{quote(mt.value)}"
 
 

@@ -22,6 +22,7 @@ def variables(jobs: tuple[str, ...], scope: Scope, extra: tuple[Variable, ...] =
 
 
 def service_matcher(services: tuple[str, ...]) -> m.Matcher:
+    """service="x" for one service, an alternation for several."""
     return eq("service", services[0]) if len(services) == 1 else m.Matcher("service", "=~", "|".join(services))
 
 
@@ -57,4 +58,5 @@ def firing_table(title: str, match: tuple[m.Matcher, ...], link: str | None, des
 
 
 def dashboard_path(folder: str, slug: str) -> str:
+    """Where a dashboard is written: dashboards/<folder>/<slug>.json."""
     return f"dashboards/{folder}/{slug}.json"

@@ -47,6 +47,7 @@ RATE_UNITS = {
 
 
 def legend(by: tuple[str, ...], fallback: str) -> str:
+    """A legend naming the grouping labels, or the fallback when there are none."""
     return " ".join("{{" + b + "}}" for b in by) if by else fallback
 
 

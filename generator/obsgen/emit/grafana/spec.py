@@ -26,6 +26,8 @@ class Query:
 
 @dataclass(frozen=True)
 class Link:
+    """A link with a title."""
+
     title: str
     url: str
 
@@ -53,6 +55,8 @@ class PanelSpec:
 
 @dataclass(frozen=True)
 class RowSpec:
+    """A row of panels."""
+
     title: str
     panels: tuple[PanelSpec, ...]
 
@@ -79,6 +83,8 @@ class AlertAnnotation:
 
 @dataclass(frozen=True)
 class DashboardSpec:
+    """Everything a dashboard shows, before any Grafana library draws it."""
+
     uid: str
     title: str
     path: str  # relative to the output root: dashboards/<folder>/<slug>.json
