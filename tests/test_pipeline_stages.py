@@ -114,3 +114,27 @@ def test_gc_modes_give_the_same_bytes(tmp_path: Path) -> None:
         assert obsgen("generate", "--catalogs", str(FIXTURES), "--out", str(out), "--gc", mode).returncode == 0
         digests.append(tree_digest(out))
     assert digests[0] == digests[1] == digests[2]
+
+
+HEAVY = ("jsonschema", "yaml", "_jsonnet", "promql_parser", "grafanalib", "orjson", "obsgen.catalog", "obsgen.plan",
+         "obsgen.emit", "obsgen.pipeline")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["generate", "--help"]])
+def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
+    """`obsgen --version` and `--help` load click and the CLI module only (speed is measured in bench/, not here)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom obsgen.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+             "print('LOADED:' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in %r or m.startswith(%r))))"
+             % (args, {h.split(".")[0] for h in HEAVY if "." not in h}, tuple(h for h in HEAVY if "." in h)))
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LOADED:"))
+    loaded = [m for m in line[len("LOADED:"):].split(",") if m]
+    assert loaded == [], loaded
+    # The probe can fail: importing the pipeline shows up.
+    proc = subprocess.run([sys.executable, "-c", "import sys, obsgen.pipeline; print('yaml' in sys.modules)"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "True"
