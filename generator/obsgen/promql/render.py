@@ -40,10 +40,14 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-@lru_cache(maxsize=8192)
 def matcher(mt: Matcher) -> str:
     """One label matcher: label op "value"."""
-    return f"{mt.label}{mt.op}{quote(mt.value)}"
+    return _matcher(mt.label, mt.op, mt.value)
+
+
+@lru_cache(maxsize=16384)  # keyed by plain strings: hashing them is cheap, hashing the dataclass is not
+def _matcher(label: str, op: str, value: str) -> str:
+    return f"{label}{op}{quote(value)}"
 
 
 @lru_cache(maxsize=8192)
@@ -73,7 +77,7 @@ def _vector(node: Vector, scope: Scope) -> str:
     if scope.selector and node.scoped:
         own = {mt.label for mt in matchers}
         matchers = (*matchers, *(mt for mt in scope.selector if mt.label not in own))
-    text = node.metric + ("{" + ", ".join(matcher(mt) for mt in matchers) + "}" if matchers else "")
+    text = node.metric + ("{" + ", ".join([_matcher(mt.label, mt.op, mt.value) for mt in matchers]) + "}" if matchers else "")
     if node.range is not None:
         text += f"[{node.range}]"
     if node.offset is not None:
@@ -82,17 +86,13 @@ def _vector(node: Vector, scope: Scope) -> str:
 
 
 def _needs_paren(child: Expr, parent_op: str, side: str) -> bool:
-    if not isinstance(child, Binary):
+    """Whether a binary operand needs parentheses to keep its meaning (lower precedence, or the other associativity)."""
+    if type(child) is not Binary:
         return False
     mine, theirs = PRECEDENCE[child.op], PRECEDENCE[parent_op]
     if mine != theirs:
         return mine < theirs
     return side == ("left" if parent_op == "^" else "right")
-
-
-def _operand(child: Expr, parent_op: str, side: str, scope: Scope) -> str:
-    text = render(child, scope)
-    return f"({text})" if _needs_paren(child, parent_op, side) else text
 
 
 def _binary(node: Binary, scope: Scope) -> str:
@@ -105,8 +105,12 @@ def _binary(node: Binary, scope: Scope) -> str:
         op += f" ignoring ({_labels(node.ignoring)})"
     if node.group:
         op += f" group_{node.group}" + (f" ({_labels(node.group_labels)})" if node.group_labels else "")
-    lhs = _operand(node.lhs, node.op, "left", scope)
-    rhs = _operand(node.rhs, node.op, "right", scope)
+    lhs = _RENDERERS[type(node.lhs)](node.lhs, scope)
+    if _needs_paren(node.lhs, node.op, "left"):
+        lhs = f"({lhs})"
+    rhs = _RENDERERS[type(node.rhs)](node.rhs, scope)
+    if _needs_paren(node.rhs, node.op, "right"):
+        rhs = f"({rhs})"
     if node.layout == "lines":
         return f"{lhs}\n{op}\n{rhs}"
     if node.layout == "break":
@@ -159,8 +163,7 @@ _RENDERERS: dict[type, Callable[[Any, Scope], str]] = {
 
 def render(node: Expr, scope: Scope = PLAIN) -> str:
     """The PromQL text of an expression."""
-    try:
-        draw = _RENDERERS[type(node)]
-    except KeyError:
-        raise TypeError(f"not a PromQL node: {node!r}") from None
+    draw = _RENDERERS.get(type(node))
+    if draw is None:
+        raise TypeError(f"not a PromQL node: {node!r}")
     return draw(node, scope)
