@@ -126,9 +126,10 @@ def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
     import subprocess
     import sys
 
-    probe = ("import sys\nfrom obsgen.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-             "print('LOADED:' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in %r or m.startswith(%r))))"
-             % (args, {h.split(".")[0] for h in HEAVY if "." not in h}, tuple(h for h in HEAVY if "." in h)))
+    tops = {h for h in HEAVY if "." not in h}
+    subs = tuple(h for h in HEAVY if "." in h)
+    probe = (f"import sys\nfrom obsgen.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+             f"print('LOADED:' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in {tops!r} or m.startswith({subs!r}))))")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("LOADED:"))
