@@ -90,8 +90,10 @@ def fleet_overview(plan: Plan) -> DashboardSpec:
         PanelSpec("Firing alerts by service", f"The {LISTED} services with the most alerts firing now.", "bargauge", "short",
                   (Query(_worst("topk", agg("count", firing, ("service",))), "{{service}}", instant=True),),
                   thresholds=((1, "orange"), (3, "red"))),
-        PanelSpec("Scrape targets down", "Every scrape target that does not answer now, by job and instance.", "table", "short",
-                  (Query(compare(up, "==", 0), instant=True, table=True),), hide_fields=("Time", "Value", "__name__")),
+        # Every target, the ones that do not answer (0) first: a table of only the down ones would read "no data" when all is well.
+        PanelSpec("Scrape targets, down first", "Every scrape target by job and instance, 0 (not answering) first.", "table",
+                  "short", (Query(Call("sort", (up,)), instant=True, table=True),), hide_fields=("Time", "__name__"),
+                  thresholds=((None, "red"), (1, "green"))),
     ))]
     return DashboardSpec(
         uid=stable_uid("obsgen", FLEET, "overview"), title="Fleet / Overview", path=dashboard_path(FLEET, "overview"),
