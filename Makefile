@@ -43,7 +43,7 @@ lint: $(BIN)/obsgen  ## ruff on the package and tests
 
 lock:  ## Refresh requirements.lock from pyproject.toml (pip-tools, with hashes); commit the result
 	test -x .cache/pip-tools/bin/pip-compile || { $(PYTHON) -m venv .cache/pip-tools && .cache/pip-tools/bin/pip install --quiet 'pip-tools==7.6.2'; }
-	.cache/pip-tools/bin/pip-compile --quiet --upgrade --extra test --extra demo --all-build-deps --allow-unsafe \
+	.cache/pip-tools/bin/pip-compile --quiet --upgrade --extra test --extra demo --extra check --all-build-deps --allow-unsafe \
 	  --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 bench: $(BIN)/obsgen  ## Generation benchmark (10/100/1000 services)
