@@ -156,7 +156,7 @@ def test_line_breaks_and_controls_in_label_values_are_refused(tmp_path: Path, va
 def test_panel_units_are_the_ones_the_dashboard_lint_accepts() -> None:
     """Validation refuses a panel unit the lint would reject; the two vocabularies must stay the same."""
     from obsgen.catalog.build import CUSTOM_UNITS, GRAFANA_UNITS
-    from obsgen.grafana_lint import KNOWN_UNITS, _units_ok
+    from obsgen.check.grafana_lint import KNOWN_UNITS, _units_ok
 
     assert set(GRAFANA_UNITS) == KNOWN_UNITS
     assert all(_units_ok(prefix + "x") for prefix in CUSTOM_UNITS)

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
 from obsgen.catalog import load_bundle
+from obsgen.check.grafana_lint import Known, lint_dashboard
 from obsgen.cli import main
-from obsgen.grafana_lint import Known, lint_dashboard
 
 from conftest import require_tool, run
 
