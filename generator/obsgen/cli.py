@@ -74,8 +74,9 @@ def friendly(func: F) -> F:
 def _planned(catalogs: Path, env: str) -> Plan:
     """Load, validate and plan: every problem either stage finds is reported, located, before anything else runs."""
     from obsgen import pipeline
+    from obsgen.slo_options import SloOptions
 
-    return pipeline.plan(pipeline.load(catalogs, env))
+    return pipeline.plan(pipeline.load(catalogs, env), slo=SloOptions.from_env(os.environ))
 
 
 # Generation is one short process that builds many small objects and frees almost none before it exits:
@@ -125,15 +126,17 @@ def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, 
     """Regenerate every output from the catalogs."""
     from obsgen import pipeline
     from obsgen.settings import Settings
+    from obsgen.slo_options import SloOptions
     from obsgen.writer import diff, write
 
     outputs = _only(only)
     settings = Settings.from_env(os.environ)  # the only place settings are read; the emitters get a value
+    slo = SloOptions.from_env(os.environ)  # the plan's SLO options, read once like the settings
     loaded = pipeline.load(catalogs, env)
     _tune_gc(gc_mode or GC_MODE)
     from obsgen.emit import needs_cases
 
-    files = pipeline.emit(pipeline.plan(loaded, with_cases=needs_cases(outputs)), settings, outputs)
+    files = pipeline.emit(pipeline.plan(loaded, with_cases=needs_cases(outputs), slo=slo), settings, outputs)
     if outputs:
         files = {**pipeline.kept_files(out, outputs), **files}
     if check:

@@ -102,18 +102,95 @@ class RawTest:
     labels: tuple[tuple[str, str], ...] = ()
 
 
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    """One long/short window pair of a multiwindow alert and the share of the period's budget it stands for."""
+
+    long: str  # as Prometheus prints it: 1h, 1d, 1d12h
+    short: str
+    budget_percent: float  # of the whole period's error budget, spent over the long window
+    factor: float  # burn rate that spends budget_percent in the long window (Sloth's "speed")
+
+
+@dataclass(frozen=True)
+class WindowTier:
+    """The page or ticket alert of a window set: a quick and a slow window pair."""
+
+    tier: str  # page | ticket
+    quick: BurnWindow
+    slow: BurnWindow
+
+    @property
+    def pairs(self) -> tuple[BurnWindow, BurnWindow]:
+        return (self.quick, self.slow)
+
+
+@dataclass(frozen=True)
+class WindowSet:
+    """Multiwindow, multi-burn-rate alert windows for one SLO period (Sloth's AlertWindows, as data)."""
+
+    name: str
+    period: str  # as Prometheus prints it: 30d, 4w (28 days), 1w, 90d
+    page: WindowTier
+    ticket: WindowTier
+    source: str = ""  # where the set comes from, for documentation and errors
+
+    @property
+    def tiers(self) -> tuple[WindowTier, WindowTier]:
+        return (self.page, self.ticket)
+
+
+@dataclass(frozen=True)
+class SloTier:
+    """What one tier (page or ticket) of an SLO's burn alert carries beyond obsgen's defaults."""
+
+    disable: bool = False
+    severity: str = ""  # "" = critical for page, warning for ticket
+    labels: Labels = ()
+    annotations: Labels = ()
+
+
+@dataclass(frozen=True)
+class SloAlerting:
+    """Name, labels and annotations of an SLO's burn alerts (Sloth's `alerting` block)."""
+
+    name: str = ""  # "" = {Service}{Slo}ErrorBudgetBurn
+    labels: Labels = ()
+    annotations: Labels = ()
+    page: SloTier = SloTier()
+    ticket: SloTier = SloTier()
+
+
+@dataclass(frozen=True)
+class SliQueries:
+    """A raw-query SLI: PromQL with {{.window}} where each alert window goes, as Sloth's `events` and `raw` SLIs."""
+
+    errors: str = ""  # bad events
+    total: str = ""  # all events
+    error_ratio: str = ""  # or the ratio itself
+
+
 @dataclass(frozen=True)
 class SLO:
     name: str
-    kind: str  # availability | latency
+    kind: str  # availability | latency | query
     objective: float  # percent, e.g. 99.9
-    window: str = "30d"
+    window: str = "30d"  # the SLO period as written
     description: str = ""
     errors: Selector | None = None  # availability: bad events
     total: Selector | None = None  # availability: all events
     metric: Selector | None = None  # latency: the histogram
     threshold: float | None = None  # latency: seconds
     runbook: Runbook = Runbook()
+    queries: SliQueries | None = None  # query: the raw PromQL
+    windows: WindowSet | None = None  # the alert window set; None = the default for the period
+    labels: Labels = ()  # added to every series and alert of the SLO
+    alerting: SloAlerting = SloAlerting()
+    firing_test: RawTest | None = None  # query: test inputs when obsgen cannot synthesise them
+    silent_test: RawTest | None = None
 
     @property
     def budget(self) -> float:

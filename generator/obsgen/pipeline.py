@@ -20,6 +20,8 @@ from obsgen.errors import CatalogError, Problem
 from obsgen.plan import Plan, PlanProblem, PlanProblems, build_plan
 from obsgen.promql import PLAIN, Scope
 from obsgen.settings import Settings
+from obsgen.slo_options import DEFAULT as DEFAULT_SLO
+from obsgen.slo_options import SloOptions
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,10 @@ def _locate(problem: PlanProblem, sources: Mapping[str, RawCatalog]) -> Problem:
     return Problem(raw.file, raw.line_of(problem.path), format_path(problem.path), problem.message)
 
 
-def plan(loaded: Loaded, scope: Scope = PLAIN, with_cases: bool = True) -> Plan:
+def plan(loaded: Loaded, scope: Scope = PLAIN, with_cases: bool = True, slo: SloOptions = DEFAULT_SLO) -> Plan:
     """Build the plan once; its problems come back as located catalog problems (file:line: field: message)."""
     try:
-        return build_plan(loaded.bundle, scope, with_cases)
+        return build_plan(loaded.bundle, scope, with_cases, slo=slo)
     except PlanProblems as exc:
         raise CatalogError([_locate(p, loaded.sources) for p in exc.problems]) from None
 
@@ -73,6 +75,7 @@ def kept_files(out: Path, only: Iterable[str]) -> dict[str, str]:
     return kept
 
 
-def generate(catalogs: Path, env: str = "prod", settings: Settings | None = None, only: Iterable[str] = ()) -> dict[str, str]:
+def generate(catalogs: Path, env: str = "prod", settings: Settings | None = None, only: Iterable[str] = (),
+             slo: SloOptions = DEFAULT_SLO) -> dict[str, str]:
     """load -> plan -> emit in one call, for tools and tests that want the files without writing them."""
-    return emit(plan(load(catalogs, env), with_cases=needs_cases(only)), settings or Settings(), only)
+    return emit(plan(load(catalogs, env), with_cases=needs_cases(only), slo=slo), settings or Settings(), only)

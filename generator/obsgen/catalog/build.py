@@ -20,9 +20,9 @@ from obsgen.catalog.jsonnet import Sandbox
 from obsgen.catalog.lint import label_problems, naming_problems
 from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
 from obsgen.catalog.text import text_problems
+from obsgen.catalog.windows import window_sets
 from obsgen.errors import CatalogError, Problem
 from obsgen.secrets import data_findings
-from obsgen.slo_windows import load_windows
 
 NAME_LENGTH = 63  # names that become file names (service, slug...): schema.json's maxLength
 # Grafana unit ids a panel may name (its valueFormats registry; grafana_lint.KNOWN_UNITS, which a test keeps equal),
@@ -299,9 +299,8 @@ def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = N
         files = find_catalog_files(directory)
         if not files:
             raise CatalogError([Problem(str(directory), None, "", "no catalogs (*.yaml, *.yml, *.jsonnet) found")])
-    windows = load_windows()
+    windows, problems = window_sets(directory)
     sandbox = Sandbox.for_catalogs(directory)
-    problems: list[Problem] = []
     built: list[tuple[m.Service, RawCatalog]] = []
     for path in files:
         try:
