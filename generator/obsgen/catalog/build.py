@@ -68,8 +68,14 @@ class _Builder(Alerts):
         data = self._apply_environment(copy.deepcopy(data))
         svc = data["service"]
         namespace = svc.get("namespace", "")
-        metrics = tuple(self._metric(md, ("metrics", i), namespace) for i, md in enumerate(data["metrics"]))
-        self._duplicates([md["name"] for md in data["metrics"]], "metrics", "metric")
+        # A catalog whose SLOs all read raw queries may declare no metric (it measures another exporter's series).
+        queries_only = bool(data.get("slos")) and all(s["kind"] == "query" for s in data["slos"])
+        if "metrics" not in data and not queries_only:
+            self.problem((), "missing required field 'metrics'")
+        elif not data.get("metrics", [None]) and not queries_only:
+            self.problem(("metrics",), "[] should be non-empty")
+        metrics = tuple(self._metric(md, ("metrics", i), namespace) for i, md in enumerate(data.get("metrics", [])))
+        self._duplicates([md["name"] for md in data.get("metrics", [])], "metrics", "metric")
         self.metrics = {mt.name: mt for mt in metrics}
         slos = tuple(self._slo(sd, ("slos", i)) for i, sd in enumerate(data.get("slos", [])))
         self._duplicates([sd["name"] for sd in data.get("slos", [])], "slos", "SLO")

@@ -225,6 +225,34 @@ def load_yaml_text(text: str, display: str) -> RawCatalog:
     return RawCatalog(display, data, builder.lines)
 
 
+def load_yaml_documents(text: str, display: str) -> list[RawCatalog]:
+    """Every document of a multi-document YAML stream (a Sloth or OpenSLO file with `---`), each with its lines.
+
+    Empty documents are skipped; the same limits and errors as one catalog apply to each.
+    """
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
+    except yaml.YAMLError as exc:
+        raise CatalogError([_yaml_problem(exc, display)]) from None
+    except RecursionError:
+        raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
+    out = []
+    for node in nodes:
+        if node is None:
+            continue
+        builder = _Builder(display)
+        try:
+            data = builder.build(node, ())
+        except yaml.YAMLError as exc:
+            raise CatalogError([_yaml_problem(exc, display)]) from None
+        except RecursionError:
+            raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
+        if builder.problems:
+            raise CatalogError(builder.problems)
+        out.append(RawCatalog(display, data, builder.lines))
+    return out
+
+
 def _check_json(data: Any, display: str) -> list[Problem]:
     """The limits YAML gets, for Jsonnet's output: depth, value count, finite numbers, integer range."""
     problems: list[Problem] = []

@@ -21,6 +21,7 @@ from obsgen.promql_parse import PromQLSyntaxError, to_expr
 
 WINDOW = "5m"
 MAX_TRIES = 400  # candidate combinations tried per class before giving up
+MAX_BAD = 10000  # bad events per good one at most, when an SLI needs a good event to read anything
 _SUFFIXES = ("_bucket", "_count", "_sum")
 
 
@@ -50,11 +51,32 @@ class Event:
 
 @dataclass(frozen=True)
 class QueryInputs:
-    """A bad event and a good event of a raw-query SLI, and what the SLI reads with only bad events."""
+    """A bad event and a good event of a raw-query SLI: one of each reads exactly 1/2, good ones alone 0 or nothing.
+
+    `alone` says whether bad events alone read 1; some SLIs read nothing without a good event (1 - good/total, as
+    OpenSLO ratios are written), and their firing input needs a few good events among the bad.
+    """
 
     bad: Event
     good: Event
-    fired: tuple[tuple[Labels, float], ...]  # the SLI's samples when every event is bad (each value 1)
+    fired: tuple[Labels, ...]  # the label sets of the SLI's samples
+    alone: bool
+
+    def failing(self, limit: float) -> tuple[int, float]:
+        """Bad events per good one for an input whose SLI reads above `limit` (the fastest tier's threshold), and
+        what it reads: every event bad when bad events alone read 1, else just enough good ones to give a reading."""
+        if self.alone:
+            return 1, 1.0
+        k = 1
+        while k / (k + 1) <= limit and k < MAX_BAD:
+            k += 1
+        return k, k / (k + 1)
+
+    def steady(self, bad: int, good: int) -> list[Steady]:
+        """`bad` bad and `good` good events per second; gauge SLIs get one client per event, told apart by label."""
+        series = [s for i in range(bad) for s in self.bad.steady(1.0, f"b{i}" if self.bad.gauges else "")]
+        series += [s for i in range(good) for s in self.good.steady(1.0, f"g{i}" if self.good.gauges else "")]
+        return _merge(series)
 
 
 def sli_expr(slo: m.SLO, window: str) -> Expr:
@@ -191,29 +213,33 @@ def query_inputs(svc: m.Service, slo: m.SLO, synth: Synth, path: Path) -> QueryI
         expr = to_expr(_text(slo))
         families = _families(expr, svc)
         options = [_candidates(f, expr, synth, path) for f in families]
-        combos = list(itertools.islice(itertools.product(*options), MAX_TRIES))
-        bad = good = None
-        fired: list[tuple[Labels, float]] = []
-        for combo in combos:
-            event = _combine(combo)
-            reads = _reads(Evaluator(_merge(event.steady(1.0))), expr)
-            if bad is None and reads and all(v == 1.0 for _, v in reads):
-                bad, fired = event, reads
-        for combo in combos:
-            event = _combine(combo)
-            if bad is None or event == bad:
-                continue
-            alone = _reads(Evaluator(_merge(event.steady(1.0))), expr)
-            mixed = _reads(Evaluator(_merge(bad.steady(1.0, "c0") + event.steady(1.0, "c1"))), expr)
-            if all(v == 0.0 for _, v in alone) and mixed and all(abs(v - 0.5) < 1e-12 for _, v in mixed):
-                good = event
-                break
+        events = [_combine(c) for c in itertools.islice(itertools.product(*options), MAX_TRIES)]
+        ev = Reader(expr)
+        goods = [e for e in events if all(v == 0.0 for _, v in ev.read(e))]
+        for needs_alone in (True, False):  # prefer a bad event that reads 1 on its own
+            for good in goods:
+                for bad in (e for e in events if e != good):
+                    alone = ev.read(bad)
+                    mixed = ev.read(bad, good)
+                    if (bool(alone) == needs_alone and all(v == 1.0 for _, v in alone) and mixed
+                            and all(abs(v - 0.5) < 1e-12 for _, v in mixed) and len(mixed) == len({lb for lb, _ in mixed})):
+                        return QueryInputs(bad, good, tuple(lb for lb, _ in mixed), needs_alone)
     except (Unsupported, PromQLSyntaxError) as exc:
         raise PlanError(path, f"{why} ({exc}){hint}") from None
-    if bad is None or good is None:
-        side = "every event failing" if bad is None else "no event failing (and half of them with one of each)"
-        raise PlanError(path, f"{why}: found no series with {side}{hint}")
-    return QueryInputs(bad, good, tuple(fired))
+    raise PlanError(path, f"{why}: found no series where one failing and one good event read 1/2 and good events alone "
+                          f"read 0{hint}")
+
+
+class Reader:
+    """What the SLI reads from events of each class (gauge clients told apart), NaN dropped."""
+
+    def __init__(self, expr: Expr) -> None:
+        self.expr = expr
+
+    def read(self, event: Event, other: Event | None = None, count: int = 1) -> list[tuple[Labels, float]]:
+        steady = [s for i in range(count) for s in event.steady(1.0, f"b{i}")]
+        steady += other.steady(1.0, "g0") if other is not None else []
+        return _reads(Evaluator(_merge(steady)), self.expr)
 
 
 def _text(slo: m.SLO) -> str:

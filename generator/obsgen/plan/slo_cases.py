@@ -10,9 +10,11 @@ from obsgen import naming
 from obsgen.duration import parse_duration
 from obsgen.plan.cases import bucket_series
 from obsgen.plan.draft import Draft
-from obsgen.plan.query_inputs import Event, query_inputs
+from obsgen.plan.query_inputs import query_inputs
+from obsgen.plan.steady import Steady
 from obsgen.plan.synth import counter_series, gauge_series, matches
 from obsgen.plan.types import AlertRule, ExprCheck, Labels, PlanError, SloPlan, TestSeries
+from obsgen.promql import fmt_number
 
 EVENTS_PER_MINUTE = 60
 
@@ -24,15 +26,13 @@ def record_labels(d: Draft, sp: SloPlan, window: str | None = None) -> Labels:
     return tuple(sorted({**dict(sp.static), naming.SLOTH_WINDOW: window}.items()))
 
 
-def event_series(event: Event, minutes: int, per_minute: float = EVENTS_PER_MINUTE) -> list[TestSeries]:
-    """An event's series over `minutes`: counters growing per_minute times its increment, gauges holding its value."""
+def steady_series(series: list[Steady], minutes: int) -> list[TestSeries]:
+    """Steady series as promtool input over `minutes`: counters growing at their rate, gauges holding their value."""
     out = []
-    for labels, inc in event.counters:
-        d = dict(labels)
-        out.append(counter_series(d.pop("__name__"), d, inc * per_minute, minutes))
-    for labels, value in event.gauges:
-        d = dict(labels)
-        out.append(gauge_series(d.pop("__name__"), d, value, minutes))
+    for s in sorted(series, key=lambda s: s.labels):
+        labels = dict(s.labels)
+        name = labels.pop("__name__")
+        out.append(counter_series(name, labels, s.value * 60, minutes) if s.counter else gauge_series(name, labels, s.value, minutes))
     return out
 
 
@@ -89,18 +89,21 @@ def slo_cases(d: Draft, sp: SloPlan, made: tuple[AlertRule, ...], index: int) ->
             except ValueError as exc:  # $value in an annotation: unknown for series the catalog wrote
                 raise PlanError(("slos", index, "alerting"), f"{exc}; an SLO with its own test input cannot use $value") from None
         return
+    value = 1.0
     if slo.kind == "query":
         inputs = query_inputs(d.svc, slo, d.synth, ("slos", index))
-        fire = event_series(inputs.bad, minutes + 5)
-        calm = event_series(inputs.good, minutes + 5)
-        kept = inputs.fired[0][0] if len(inputs.fired) == 1 else ()
+        bad, value = inputs.failing(max(sp.factors) * slo.budget)
+        fire = steady_series(inputs.steady(bad, 0 if inputs.alone else 1), minutes + 5)
+        calm = steady_series(inputs.steady(0, 1), minutes + 5)
+        kept = inputs.fired[0] if len(inputs.fired) == 1 else ()
         if len(inputs.fired) != 1:  # one SLI series per SLO: the burn alert fires once per group otherwise
             raise PlanError(("slos", index), "the queries yield one SLI series per group; obsgen plans one per SLO "
                                              "(aggregate the groups away, e.g. sum(...) without by)")
     else:
         fire, calm = _selector_series(d, sp, minutes, index)
     fired_labels = {**dict(kept), **dict(sp.static)}
-    d.add_case(f"{name} fires when every event fails", fire, minutes, rule,
-               [(fired_labels, 1.0)] if made else [], _checks(d, sp, kept, 1.0), made)
+    what = "every event fails" if value == 1.0 else f"{fmt_number(value * 100)}% of events fail"
+    d.add_case(f"{name} fires when {what}", fire, minutes, rule,
+               [(fired_labels, value)] if made else [], _checks(d, sp, kept, value), made)
     calm_checks = _checks(d, sp, kept, 0.0)[-1:] if slo.kind != "query" else ()
     d.add_case(f"{name} stays silent when no event fails", calm, minutes, rule, [], calm_checks)
