@@ -122,8 +122,11 @@ def burn_alerts(d: Draft, sp: SloPlan, path: tuple[str | int, ...] = ()) -> list
         if cfg.disable:
             continue
         clauses = []
+        # Sloth's thresholds carry the float error of 100 - objective (0.0009999999999999432 for 99.9); with its labels
+        # on, obsgen writes the same numbers, so an error ratio exactly at a threshold alerts in both or in neither.
+        budget = (100 - slo.objective) / 100 if d.slo_options.sloth_compatible else slo.budget
         for pair in tier.pairs:
-            limit = Paren(Binary("*", Number(pair.factor), Number(slo.budget)))
+            limit = Paren(Binary("*", Number(pair.factor), Number(budget)))
             clauses.append(Paren(both(_comparison(d, sp, pair.long, limit), _comparison(d, sp, pair.short, limit)), block=True))
         windows_text = ", ".join(f"{p.long}/{p.short} at {fmt_number(p.factor)}x" for p in tier.pairs)
         annotations = {**dict(slo.alerting.annotations), **dict(cfg.annotations)}
