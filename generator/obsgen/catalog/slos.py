@@ -146,9 +146,11 @@ class Slos(Checks):
 
     def _slo_test(self, data: dict[str, Any], path: PathKey) -> m.RawTest:
         self._duration(data["eval_time"], (*path, "eval_time"), LONGEST_TESTED)
-        for key in data.get("labels", {}):
-            self.problem((*path, "labels", key), "an SLO test names no labels: the burn alert carries the SLO's own")
-        return m.RawTest(tuple((s["series"], s["values"]) for s in data["series"]), data["eval_time"])
+        for key in data.get("labels", {}):  # the labels the queries keep, beside the SLO's own (job, say)
+            if reserved_label(key):
+                self.problem((*path, "labels", key), f"label '{key}' is the SLO's own; list only the labels the queries keep")
+        return m.RawTest(tuple((s["series"], s["values"]) for s in data["series"]), data["eval_time"],
+                         tuple(sorted(data.get("labels", {}).items())))
 
     def _slo_labels(self, labels: dict[str, str], path: PathKey) -> m.Labels:
         for key in sorted(labels):

@@ -85,7 +85,8 @@ def slo_cases(d: Draft, sp: SloPlan, made: tuple[AlertRule, ...], index: int) ->
             series = [TestSeries((("__raw__", s),), v) for s, v in test.series]
             try:
                 d.add_case(f"{name} {'fires' if fire else 'stays silent'}", series, int(parse_duration(test.eval_time) // 60),
-                           rule, [(dict(sp.static), None)] if fire and made else [], (), made if fire else ())
+                           rule, [({**dict(test.labels), **dict(sp.static)}, None)] if fire and made else [], (),
+                           made if fire else ())
             except ValueError as exc:  # $value in an annotation: unknown for series the catalog wrote
                 raise PlanError(("slos", index, "alerting"), f"{exc}; an SLO with its own test input cannot use $value") from None
         return
