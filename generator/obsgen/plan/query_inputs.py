@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 
 from obsgen import model as m
-from obsgen.plan.steady import Evaluator, Labels, Steady, Unsupported, children, matcher_values, numbers, selectors
+from obsgen.plan.exprwalk import children, matcher_values, numbers, selectors
+from obsgen.plan.steady import Evaluator, Labels, Steady, Unsupported
 from obsgen.plan.synth import Synth
 from obsgen.plan.types import Path, PlanError
 from obsgen.promql import Call, Expr, Paren, Vector, le_value, ratio, render, windowed
