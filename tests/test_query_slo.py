@@ -170,7 +170,7 @@ def test_slo_options_from_the_environment() -> None:
 
 def test_for_on_burn_alerts_follows_the_option(tmp_path: Path) -> None:
     folder = _folder(tmp_path, SHAPES)
-    for value, page, ticket in (("", "2m", "15m"), ("none", None, None), ("5m", "5m", "5m")):
+    for value, page, ticket in (("", None, None), ("2m,15m", "2m", "15m"), ("5m", "5m", "5m")):
         out = tmp_path / f"out-{value or 'default'}"
         from conftest import BIN
 

@@ -1,7 +1,7 @@
 """How the plan shapes SLO rules beyond the catalogs: Sloth-compatible series on or off, and `for:` on burn alerts.
 
 A project-wide value the plan stage takes explicitly (like the PromQL Scope). The CLI builds it once from
-OBSGEN_SLOTH_COMPATIBLE and OBSGEN_BURN_ALERT_FOR; the defaults give today's committed output.
+OBSGEN_SLOTH_COMPATIBLE and OBSGEN_BURN_ALERT_FOR (until the project file, obsgen.yaml, carries them).
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ class SloOptions:
     # Add Sloth's labels (sloth_id, sloth_service, sloth_slo, sloth_window, sloth_severity) and meta records
     # (sloth_slo_info, slo:current_burn_rate:ratio, ...) so Sloth's Grafana dashboards read obsgen's rules.
     sloth_compatible: bool = False
-    # `for:` of the page and ticket burn alerts ("0m": none, as Sloth); docs/slo-interop.md gives the measurements.
-    page_for: str = "2m"
-    ticket_for: str = "15m"
+    # `for:` of the page and ticket burn alerts: none by default, as in the workbook and Sloth. bench/burn_for.py
+    # measured it (docs/slo-interop.md): 2m/15m only delayed detection by 2 and 15 minutes and removed no flapping
+    # episode; only a `for:` as long as the short window stopped flapping, and it also swallowed a page-worthy blip.
+    page_for: str = "0m"
+    ticket_for: str = "0m"
 
     def for_tier(self, tier: str) -> str:
         """The `for:` of a tier's burn alert."""
@@ -72,4 +74,4 @@ def parse_for(text: str, where: str) -> tuple[str, str]:
     return (out[0], out[-1])
 
 
-DEFAULT = SloOptions()  # what a project gets without setting anything: today's committed output
+DEFAULT = SloOptions()  # what a project gets without setting anything
