@@ -81,27 +81,42 @@ def main() -> None:
               help="Directory to write the generated tree into.")
 @env_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change (drift check).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait for another obsgen run on the same --out before failing.")
 @friendly
-def generate(catalogs: Path, out: Path, env: str, check: bool) -> None:
-    """Regenerate every output from the catalogs."""
+def generate(catalogs: Path, out: Path, env: str, check: bool, lock_timeout: float) -> None:
+    """Regenerate every output from the catalogs.
+
+    Writing is confined to --out (no path outside it, and no symbolic link inside it, is ever written or
+    deleted) and crash-safe: an interrupted run is finished or undone by the next one, and --check reports it.
+    Runs on one --out take turns through the lock file --out/.obsgen.lock; a run that waits longer than
+    --lock-timeout fails without writing.
+    """
     from obsgen.emit import emit_all
-    from obsgen.writer import diff, write
+    from obsgen.writer import WriterError, diff, kill_at_step, write
 
     bundle = _load(catalogs, env)
     files = emit_all(bundle)
+    try:
+        if check:
+            drift = diff(files, out, lock_timeout=lock_timeout)
+        else:
+            drift = write(files, out, lock_timeout=lock_timeout, fault=kill_at_step(os.environ.get("OBSGEN_WRITER_FAULT")))
+    except WriterError as exc:
+        click.echo(one_line(str(exc)), err=True)
+        sys.exit(1)
     if check:
-        drift = diff(files, out)
         if drift.clean:
             click.echo(f"obsgen: {len(files)} generated files are up to date")
             return
         for line in drift.lines():
-            click.echo(line)
+            click.echo(one_line(line))
         click.echo("obsgen: generated files are out of date; run `make generate` and commit the result", err=True)
         sys.exit(1)
-    drift = write(files, out)
+    recovered = f"; {drift.interrupted}" if drift.interrupted else ""
     click.echo(
         f"obsgen: {len(bundle.services)} catalogs -> {len(files)} files in {out} "
-        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed)"
+        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed{recovered})"
     )
 
 
