@@ -19,8 +19,8 @@ _POLL = 0.05
 def locked(tree: Tree, exclusive: bool, timeout: float) -> Iterator[None]:
     """Hold the lock on --out/.obsgen.lock, waiting at most `timeout` seconds, then fail with one line.
 
-    The lock file stays, empty; the kernel drops the lock
-    when its holder exits, however it exits, so a killed run never leaves the folder locked.
+    The lock file stays, empty. The kernel drops the lock when its holder exits, however it exits, so a killed
+    run never leaves the folder locked. --check creates the file too, unless it may not write there.
     """
     where = tree.where((LOCK,))
     fd = _open(tree, where, create=exclusive)
