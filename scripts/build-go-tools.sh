@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Build otelcol (OpenTelemetry Collector Builder), Loki and Jaeger from their Go modules at the
-# versions the compose stack pins (generator/obsgen/stack_images.py), and cache the binaries by
-# version outside the repo: $OBSGEN_BIN_CACHE/<tool>-<version> (default /var/cache/obsgen/bin).
+# Build the Go-only tools from their Go modules and cache the binaries by version outside the repo:
+# $OBSGEN_BIN_CACHE/<tool>-<version> (default /var/cache/obsgen/bin). A cached version is never rebuilt.
+#   otelcol   OpenTelemetry Collector Builder, exactly the components compose/otel-collector/config.yaml uses,
+#             at the version the compose stack pins (generator/obsgen/stack_images.py)
+#   jaeger    Jaeger v2 at the pinned version
+#   promtool  Prometheus' promtool at the pinned Prometheus version (the Debian one, 2.42, is the floor)
+#   amtool    Alertmanager's amtool at the pinned Alertmanager version (Debian's is 0.25)
+#   sloth     Sloth, the SLO generator obsgen is compared with (bench/vs_sloth.py and the equivalence tests)
+# Never Loki, Grafana, Tempo or Mimir: their Go modules are AGPL and may not be used on these machines.
 #
-# Usage: scripts/build-go-tools.sh [otelcol] [loki] [jaeger]   (default: all three)
-# A tool that fails to build is recorded in <cache>/<tool>-<version>.error (with the log tail)
-# and the others still build; the script exits 0 so CI can go on, and the tests report it.
+# Usage: scripts/build-go-tools.sh [TOOL...]   (default: all)
+# A tool that fails to build is recorded in <cache>/<tool>-<version>.error (with the log tail) and the others
+# still build; the script then exits 1 naming the failures, so CI stops before tests that cannot pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,8 +20,8 @@ LOGS=$CACHE/logs
 mkdir -p "$CACHE" "$LOGS"
 
 if ! command -v go >/dev/null; then
-  echo "build-go-tools: no Go toolchain; otelcol, loki and jaeger validators use containers or are reported missing" >&2
-  exit 0
+  echo "build-go-tools: no Go toolchain (go is not on PATH); the Go-built validators are reported missing" >&2
+  exit 1
 fi
 
 PY=${PYTHON:-$ROOT/.venv/bin/python}
@@ -27,6 +33,7 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 LDFLAGS="-s -w"
 
 now() { date +%s; }
+FAILED=()
 
 # run_build TOOL VERSION FUNCTION: skip when cached, time it, record failures.
 run_build() {
@@ -43,48 +50,18 @@ run_build() {
     echo "build-go-tools: $tool $version built in $(($(now) - t0)) s -> $out"
   else
     rm -f "$out.tmp"
+    FAILED+=("$tool")
     { echo "build of $tool $version failed after $(($(now) - t0)) s; last lines of $log:"; tail -n 25 "$log"; } >"$CACHE/$tool-$version.error"
     echo "build-go-tools: $tool $version FAILED ($(($(now) - t0)) s); see $CACHE/$tool-$version.error" >&2
   fi
 }
 
-# module_src MODULE@VERSION DEST: a writable copy of the downloaded module. Loki and Jaeger have
+# module_src MODULE@VERSION DEST: a writable copy of the downloaded module. Jaeger and Prometheus have
 # replace directives, so `go install m@v` refuses; we build inside the module instead.
 module_src() {
   local dir
   dir=$(go mod download -json "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return 1
   rm -rf "$2" && mkdir -p "$(dirname "$2")" && cp -r "$dir" "$2" && chmod -R u+w "$2"
-}
-
-# fill_local_replaces DIR: module zips omit nested modules, so a `replace X => ./sub` points at a
-# missing directory (Loki: ./pkg/push). Fill it with X at the version go.mod requires.
-fill_local_replaces() {
-  local dir=$1 line path sub version moddir
-  while read -r line; do
-    [ -z "$line" ] && continue
-    path=${line%% *} sub=${line##* }
-    [ -d "$dir/$sub" ] && continue
-    version=$(cd "$dir" && go mod edit -json | "$PY" -c "import json,sys; print(next(r['Version'] for r in json.load(sys.stdin)['Require'] if r['Path']=='$path'))") || return 1
-    echo "fill_local_replaces: $sub is not in the module zip; using $path@$version"
-    moddir=$(go mod download -json "$path@$version" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return 1
-    mkdir -p "$dir/$sub" && cp -r "$moddir"/. "$dir/$sub" && chmod -R u+w "$dir/$sub"
-  done < <(cd "$dir" && go mod edit -json | "$PY" -c "
-import json, sys
-for r in json.load(sys.stdin).get('Replace') or []:
-    if r['New']['Path'].startswith('./'):
-        print(r['Old']['Path'], r['New']['Path'])")
-}
-
-build_loki() {
-  local v=$1 out=$2 src="$CACHE/src/loki-$1"
-  module_src "github.com/grafana/loki/v3@v$v" "$src" || return 1
-  fill_local_replaces "$src" || return 1
-  (cd "$src" && go build -trimpath -ldflags "$LDFLAGS -X github.com/grafana/loki/v3/pkg/util/build.Version=$v" -o "$out" ./cmd/loki) || return 1
-  # lokitool (same module, same version) lints the ruler's LogQL rule files: `loki -verify-config`
-  # checks the configuration only and never reads the rules.
-  (cd "$src" && go build -trimpath -ldflags "$LDFLAGS" -o "$CACHE/lokitool-$v.tmp" ./cmd/lokitool) || return 1
-  mv -f "$CACHE/lokitool-$v.tmp" "$CACHE/lokitool-$v"
-  rm -rf "$src"
 }
 
 build_jaeger() {
@@ -126,26 +103,57 @@ otelcol_key() {
   PYTHONPATH=$ROOT/generator "$PY" -m obsgen.otelcol_components --config "$ROOT/compose/otel-collector/config.yaml" --key
 }
 
+build_promtool() {
+  # Prometheus 3.X.Y is tagged v0.3XX.Y in its Go module (3.5.0 == v0.305.0).
+  local v=$1 out=$2 major minor patch src
+  IFS=. read -r major minor patch <<<"$v"
+  src="$CACHE/src/prometheus-$v"
+  module_src "github.com/prometheus/prometheus@v0.$((major * 100 + minor)).$patch" "$src" || return 1
+  (cd "$src" && go build -trimpath -ldflags "$LDFLAGS -X github.com/prometheus/common/version.Version=$v" -o "$out" ./cmd/promtool) || return 1
+  rm -rf "$src"
+}
+
+build_amtool() {
+  local v=$1 out=$2 gobin
+  gobin=$(mktemp -d)
+  GOBIN=$gobin go install -trimpath -ldflags "$LDFLAGS -X github.com/prometheus/common/version.Version=$v" \
+    "github.com/prometheus/alertmanager/cmd/amtool@v$v" || { rm -rf "$gobin"; return 1; }
+  mv "$gobin/amtool" "$out" && rm -rf "$gobin"
+}
+
+build_sloth() {
+  local v=$1 out=$2 gobin
+  gobin=$(mktemp -d)
+  GOBIN=$gobin go install -trimpath -ldflags "$LDFLAGS" "github.com/slok/sloth/cmd/sloth@v$v" || { rm -rf "$gobin"; return 1; }
+  mv "$gobin/sloth" "$out" && rm -rf "$gobin"
+}
+
+# Pins of the tools that are not images of the stack.
+SLOTH_VERSION=0.16.0
+
+ALL_TOOLS=(otelcol jaeger promtool amtool sloth)
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(otelcol loki jaeger)
+[ ${#tools[@]} -eq 0 ] && tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
   case $t in
-    loki)
-      v=$(pin loki)
-      # A loki binary cached without its lokitool (older cache layout) is rebuilt once.
-      [ -x "$CACHE/loki-$v" ] && [ ! -x "$CACHE/lokitool-$v" ] && rm -f "$CACHE/loki-$v"
-      run_build loki "$v" build_loki
-      ;;
     jaeger) run_build jaeger "$(pin jaeger)" build_jaeger ;;
+    promtool) run_build promtool "$(pin prometheus)" build_promtool ;;
+    amtool) run_build amtool "$(pin alertmanager)" build_amtool ;;
+    sloth) run_build sloth "$SLOTH_VERSION" build_sloth ;;
     otelcol)
       if [ ! -f compose/otel-collector/config.yaml ]; then
         echo "build-go-tools: compose/otel-collector/config.yaml missing; run 'make generate' first" >&2
+        FAILED+=(otelcol)
         continue
       fi
       v=$(pin otel-collector)
-      key=$(otelcol_key) || { echo "build-go-tools: cannot read the collector config" >&2; continue; }
+      key=$(otelcol_key) || { echo "build-go-tools: cannot read the collector config" >&2; FAILED+=(otelcol); continue; }
       run_build otelcol "$v-$key" build_otelcol_keyed
       ;;
-    *) echo "build-go-tools: unknown tool $t" >&2; exit 2 ;;
+    *) echo "build-go-tools: unknown tool $t (choose from ${ALL_TOOLS[*]})" >&2; exit 2 ;;
   esac
 done
+if [ ${#FAILED[@]} -gt 0 ]; then
+  echo "build-go-tools: FAILED: ${FAILED[*]} (see $CACHE/*.error)" >&2
+  exit 1
+fi

@@ -3,9 +3,12 @@
 #   localhost/debian:bookworm          debootstrap minbase rootfs (tarball cached)
 #   localhost/obsgen/prometheus        Debian's prometheus (+promtool), official image layout
 #   localhost/obsgen/alertmanager      Debian's prometheus-alertmanager (+amtool), official layout
-#   localhost/obsgen/{otel-collector,loki,jaeger}   the Go-built binaries (scripts/build-go-tools.sh)
+#   localhost/obsgen/{otel-collector,jaeger}   the Go-built binaries (scripts/build-go-tools.sh)
 # and write $OBSGEN_CACHE/images.env: OBSGEN_IMAGE_<SERVICE>=... (container runner) and the compose
 # variables (PROMETHEUS_IMAGE=...) so tests use these images instead of pretending to be the pins.
+# No Loki image: Loki's Go module is AGPL and may not be built here; users' compose runs grafana/loki.
+#
+# Usage: scripts/build-images.sh [base]   (base: only the images that need no Go-built binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -63,27 +66,47 @@ build() {
   rm -rf "$ctx"
 }
 
+network_check() {
+  # A container with a network is what compose and the validators need; fail here with the reason, not later.
+  local out
+  if ! out=$(podman run --rm "$BASE" true 2>&1); then
+    echo "build-images: podman cannot run a container with a network: $(echo "$out" | tail -n 1)" >&2
+    echo "build-images: (is iptables installed? are netavark and aardvark-dns? see scripts/ci-setup.sh)" >&2
+    return 1
+  fi
+}
+
 t0=$(date +%s)
 base_image
+network_check
 echo "build-images: $BASE ready ($(($(date +%s) - t0)) s)"
 
 build prometheus localhost/obsgen/prometheus:debian-bookworm
 build alertmanager localhost/obsgen/alertmanager:debian-bookworm
 
-# Go-built tools: only those scripts/build-go-tools.sh managed to build (failures are in *.error).
-v=$(pin loki version)
-if [ -x "$BIN_CACHE/loki-$v" ]; then build loki "localhost/obsgen/loki:$v" "$BIN_CACHE/loki-$v" loki; else echo "build-images: no loki-$v binary; skipped" >&2; fi
-v=$(pin jaeger version)
-if [ -x "$BIN_CACHE/jaeger-$v" ]; then build jaeger "localhost/obsgen/jaeger:$v" "$BIN_CACHE/jaeger-$v" jaeger; else echo "build-images: no jaeger-$v binary; skipped" >&2; fi
-v=$(pin otel-collector version)
-key=$(PYTHONPATH=$ROOT/generator "$PY" -m obsgen.otelcol_components --config compose/otel-collector/config.yaml --key 2>/dev/null || true)
-if [ -n "$key" ] && [ -x "$BIN_CACHE/otelcol-$v-$key" ]; then
-  build otel-collector "localhost/obsgen/otel-collector:$v-$key" "$BIN_CACHE/otelcol-$v-$key" otelcol
-else
-  echo "build-images: no otelcol-$v-$key binary; skipped" >&2
+write_env() {
+  printf '%s\n' "${ENV_LINES[@]}" | sort >"$CACHE/images.env.tmp" && mv "$CACHE/images.env.tmp" "$CACHE/images.env"
+  echo "build-images: wrote $CACHE/images.env"
+}
+if [ "${1:-}" = base ]; then
+  write_env
+  exit 0
 fi
+
+# Go-built tools (scripts/build-go-tools.sh): a missing binary stops the run, since the tests need its image.
+need_binary() {
+  [ -x "$1" ] && return 0
+  echo "build-images: $1 is missing; run scripts/build-go-tools.sh (its errors are in $BIN_CACHE/*.error)" >&2
+  exit 1
+}
+v=$(pin jaeger version)
+need_binary "$BIN_CACHE/jaeger-$v"
+build jaeger "localhost/obsgen/jaeger:$v" "$BIN_CACHE/jaeger-$v" jaeger
+v=$(pin otel-collector version)
+key=$(PYTHONPATH=$ROOT/generator "$PY" -m obsgen.otelcol_components --config compose/otel-collector/config.yaml --key)
+need_binary "$BIN_CACHE/otelcol-$v-$key"
+build otel-collector "localhost/obsgen/otel-collector:$v-$key" "$BIN_CACHE/otelcol-$v-$key" otelcol
 
 # Drop dangling layers left by rebuilds so a long-lived CI machine does not fill up.
 podman image prune -f >/dev/null 2>&1 || true
-printf '%s\n' "${ENV_LINES[@]}" | sort >"$CACHE/images.env.tmp" && mv "$CACHE/images.env.tmp" "$CACHE/images.env"
-echo "build-images: wrote $CACHE/images.env"
+write_env

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -21,15 +22,30 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
+def missing_tool(message: str) -> NoReturn:
+    """The one policy for a tool that is not there: in CI the test fails, elsewhere it skips with the reason."""
+    if in_ci():
+        pytest.fail(f"{message}; CI must run every real validator")
+    pytest.skip(message)
+
+
 def require_tool(name: str) -> str:
     """Path of a tool; in CI a missing tool fails the test, elsewhere it skips with the reason."""
     found = shutil.which(name) or (str(BIN / name) if (BIN / name).exists() else None)
     if found:
         return found
-    message = f"{name} is not installed (run `make test-deps`, which installs it)"
-    if in_ci():
-        pytest.fail(f"{message}; CI must run every real validator")
-    pytest.skip(message)
+    missing_tool(f"{name} is not installed (run `make test-deps`, which installs it)")
+
+
+def require_built(tool: str) -> str:
+    """A Go-built tool (otelcol, jaeger): OBSGEN_<TOOL>_BIN, else the binary scripts/build-go-tools.sh cached."""
+    from obsgen.containers import local_binary
+
+    env = f"OBSGEN_{tool.upper()}_BIN"
+    path = os.environ.get(env) or local_binary(tool)
+    if not path:
+        missing_tool(f"{env} is not set and no cached build of {tool} was found (run scripts/build-go-tools.sh)")
+    return path
 
 
 def run(cmd: list[str], cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

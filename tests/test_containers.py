@@ -164,5 +164,5 @@ def test_otelcol_manifest_rejects_unknown_components() -> None:
 
 
 def test_cached_binary_names_carry_version_and_components() -> None:
-    assert containers.cached_binary("loki").name == f"loki-{IMAGES['loki'].version}"
+    assert containers.cached_binary("jaeger").name == f"jaeger-{IMAGES['jaeger'].version}"
     assert containers.cached_binary("otelcol").name.startswith(f"otelcol-{IMAGES['otel-collector'].version}-")

@@ -33,6 +33,8 @@ class FakeGrafana:
         self.dashboards: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []
         self.failures: list[tuple[str, str, int, str, int]] = []  # method, path regex, status, message, times
+        self.dribbles: list[tuple[str, str, float, int]] = []  # method, path regex, seconds per byte, times
+        self.stopping = threading.Event()
         self.delay = 0.0
         self.lock = threading.Lock()
         fake = self
@@ -55,9 +57,25 @@ class FakeGrafana:
                 with fake.lock:
                     fake.requests.append((method, self.path))
                     status, body = fake.answer(method, self.path, self.headers.get("Authorization", ""), raw)
+                    interval = fake.dribble_interval(method, self.path)
                 if fake.delay:
                     time.sleep(fake.delay)
+                if interval:
+                    return self._dribble(status, body, interval)
                 self._send(status, body)
+
+            def _dribble(self, status: int, body: Any, interval: float) -> None:
+                """The whole answer, status line and headers included, one byte per interval (a slow-loris server)."""
+                data = json.dumps(body).encode()
+                raw = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+                       "Connection: close\r\n\r\n").encode() + data
+                for i in range(len(raw)):
+                    if fake.stopping.wait(interval):
+                        return
+                    try:
+                        self.wfile.write(raw[i:i + 1])
+                    except OSError:  # the client gave up, as it should
+                        return
 
             def do_GET(self) -> None:
                 self._handle("GET")
@@ -71,6 +89,16 @@ class FakeGrafana:
 
     def fail(self, method: str, path: str, status: int, message: str, times: int = 1) -> None:
         self.failures.append((method, path, status, message, times))
+
+    def dribble(self, method: str, path: str, interval: float, times: int = 1) -> None:
+        self.dribbles.append((method, path, interval, times))
+
+    def dribble_interval(self, method: str, path: str) -> float:
+        for i, (m, pattern, interval, times) in enumerate(self.dribbles):
+            if m == method and re.fullmatch(pattern, path) and times > 0:
+                self.dribbles[i] = (m, pattern, interval, times - 1)
+                return interval
+        return 0.0
 
     def answer(self, method: str, path: str, auth: str, raw: bytes) -> tuple[int, Any]:
         for i, (m, pattern, status, message, times) in enumerate(self.failures):
@@ -129,6 +157,7 @@ def grafana() -> Iterator[FakeGrafana]:
     try:
         yield fake
     finally:
+        fake.stopping.set()
         fake.server.shutdown()
         fake.server.server_close()
         fake.thread.join(timeout=5)
@@ -247,7 +276,7 @@ def test_bad_token_and_missing_token(grafana: FakeGrafana, dashboards: Path, tmp
     from_file = obsgen_import(grafana.url, dashboards, "--token-file", str(token_file), token=None)
     assert from_file.returncode == 0, from_file.stderr
     in_url = obsgen_import(grafana.url.replace("http://", "http://admin:admin@"), dashboards)
-    assert in_url.returncode == 1 and "not in the URL" in in_url.stderr
+    assert in_url.returncode == 2 and "not in the URL" in in_url.stderr  # a bad flag value: a usage error
 
 
 def test_unreachable_grafana_is_one_clear_line(dashboards: Path) -> None:
@@ -259,3 +288,93 @@ def test_unreachable_grafana_is_one_clear_line(dashboards: Path) -> None:
     result = obsgen_import(f"http://127.0.0.1:{port}", dashboards, "--retries", "1", "--timeout", "2")
     assert result.returncode == 1
     assert "GET /api/health" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_timeout_is_a_total_deadline_against_a_server_sending_a_byte_every_2s(grafana: FakeGrafana, dashboards: Path) -> None:
+    # Each byte arrives well within a 5 s read timeout, so only a deadline over the whole request can end it.
+    grafana.dribble("GET", "/api/health", 2.0, times=100)
+    started = time.monotonic()
+    result = obsgen_import(grafana.url, dashboards, "--timeout", "5", "--retries", "0")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert "GET /api/health: timed out: no complete answer within 5s" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert grafana.count("GET", "/api/health") == 1
+    assert 5 <= elapsed < 12, elapsed  # the deadline, plus the CLI's own start-up
+
+
+def test_a_request_past_its_deadline_is_retried(grafana: FakeGrafana, dashboards: Path) -> None:
+    grafana.dribble("GET", "/api/health", 0.5, times=1)  # only the first attempt dribbles; the retry gets a normal answer
+    result = obsgen_import(grafana.url, dashboards, "--timeout", "1.5", "--retries", "2")
+    assert result.returncode == 0, result.stderr
+    assert grafana.count("GET", "/api/health") == 2
+    assert "created" in result.stdout
+
+
+def _copy(dashboards: Path, dest: Path) -> Path:
+    for path in dashboards.glob("*/*.json"):
+        (dest / path.parent.name).mkdir(parents=True, exist_ok=True)
+        (dest / path.parent.name / path.name).write_bytes(path.read_bytes())
+    return dest
+
+
+def test_bad_dashboard_files_are_named_with_their_location_and_nothing_is_sent(
+        grafana: FakeGrafana, dashboards: Path, tmp_path: Path) -> None:
+    copy = _copy(dashboards, tmp_path / "dashboards")
+    overview = copy / "fleet" / "overview.json"
+    overview.write_text('{\n  "uid": "obsgen-fleet-overview",\n  "title": "x"\n  "panels": []\n}\n', encoding="utf-8")
+    (copy / "fleet" / "binary.json").write_bytes(b'{"uid": "\xff"}')
+    (copy / "fleet" / "deep.json").write_text("[" * 100_000, encoding="utf-8")
+    (copy / "fleet" / "list.json").write_text("[]", encoding="utf-8")
+    (copy / "fleet" / "escape.json").write_text('{"uid": "../../admin/users", "title": "t"}', encoding="utf-8")
+    (copy / "fleet" / "nan.json").write_text('{"uid": "nan-dash", "title": "t", "x": NaN}', encoding="utf-8")
+    twin = json.loads((copy / "fleet" / "alerts.json").read_text(encoding="utf-8"))
+    (copy / "fleet" / "twin.json").write_text(json.dumps(twin), encoding="utf-8")
+    result = obsgen_import(grafana.url, copy)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert f"{overview}:4:3: invalid JSON: Expecting ',' delimiter" in lines, result.stderr
+    assert f"{copy / 'fleet' / 'binary.json'}: not UTF-8 text (byte 9)" in lines
+    assert f"{copy / 'fleet' / 'deep.json'}: invalid JSON: nested too deeply" in lines
+    assert f"{copy / 'fleet' / 'list.json'}: not a dashboard: the top level must be a JSON object" in lines
+    assert (f"{copy / 'fleet' / 'escape.json'}: uid: must be 1 to 40 letters, digits, '-' or '_' (Grafana's rule), "
+            "not '../../admin/users'") in lines
+    assert f"{copy / 'fleet' / 'nan.json'}: invalid JSON: NaN is not JSON" in lines
+    assert f"{copy / 'fleet' / 'twin.json'}: uid: 'obsgen-fleet-alerts' is also the uid of fleet/alerts.json; one would overwrite the other" in lines
+    assert lines[-1] == f"obsgen import: 7 problems in {copy}; nothing was uploaded"
+    assert len(lines) == 8 and "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert grafana.requests == []  # checked before Grafana is contacted
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--grafana-url", "ftp://127.0.0.1:3000"], "must be http(s)://host[:port][/path], not 'ftp://127.0.0.1:3000'"),
+    (["--grafana-url", "127.0.0.1:3000"], "must be http(s)://host[:port][/path]"),
+    (["--grafana-url", "http://127.0.0.1:99999"], "the port must be a number from 1 to 65535"),
+    (["--grafana-url", "http://127.0.0.1:abc"], "the port must be a number from 1 to 65535"),
+    (["--grafana-url", "http://grafana\n.example"], "characters a URL cannot carry"),
+    (["--grafana-url", "http://127.0.0.1:3000/?orgId=2"], "a base URL has no query or fragment"),
+    (["--timeout", "nan"], "must be more than 0 and at most 3600 seconds"),
+    (["--timeout", "0"], "must be more than 0 and at most 3600 seconds"),
+    (["--timeout", "soon"], "is not a number of seconds"),
+    (["--token-file", "/nonexistent/token"], "does not exist"),
+])
+def test_bad_flag_values_are_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:
+    base = ["--grafana-url", "http://127.0.0.1:9"] if args[0] != "--grafana-url" else []
+    result = run([str(BIN / "obsgen"), "import", *base, "--dashboards", str(tmp_path), *args],
+                 env={"GRAFANA_TOKEN": TOKEN}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\xff\xfe token", "the token is not UTF-8 text"),
+    (b"glsa_abc def", "the token has spaces or characters an HTTP header cannot carry"),
+    (b"glsa_abc\r\nX-Injected: 1", "the token has spaces or characters an HTTP header cannot carry"),
+])
+def test_a_token_an_http_header_cannot_carry_is_a_usage_error(content: bytes, message: str, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(content)
+    result = run([str(BIN / "obsgen"), "import", "--grafana-url", "http://127.0.0.1:9", "--dashboards", str(tmp_path),
+                  "--token-file", str(token_file)], timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"{token_file}: {message}" in result.stderr and "Traceback" not in result.stderr, result.stderr

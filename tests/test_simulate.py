@@ -231,6 +231,56 @@ def test_spans_go_to_the_otlp_endpoint(bundle: m.Bundle, monkeypatch: pytest.Mon
     assert any(path == "/v1/traces" and bytes.fromhex(trace_id) in body for path, body in _Collector.received)
 
 
+def _demo_against_fake_collector(bundle: m.Bundle, monkeypatch: pytest.MonkeyPatch, logs_exporter: str | None,
+                                 request_id: str) -> list[tuple[str, bytes]]:
+    """One request to a demo that exports OTLP to an in-process HTTP sink; returns what the sink received."""
+    pytest.importorskip("opentelemetry.sdk", reason="opentelemetry-sdk is the optional `demo` extra")
+    _Collector.received = []
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=collector.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{collector.server_address[1]}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    if logs_exporter is None:
+        monkeypatch.delenv("OTEL_LOGS_EXPORTER", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_LOGS_EXPORTER", logs_exporter)
+    server = DemoServer(Simulator(bundle, ["divan-api"]), "127.0.0.1", 0).start()
+    try:
+        get(f"{server.url}/health/live", headers={"X-Request-Id": request_id})
+    finally:
+        server.stop()  # flushes the batch processors
+        collector.shutdown()
+        collector.server_close()
+    return list(_Collector.received)
+
+
+def test_log_lines_go_to_the_otlp_endpoint(bundle: m.Bundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON line is the OTLP log body, under the line's service as resource service.name (Loki's service_name)."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    received = _demo_against_fake_collector(bundle, monkeypatch, None, "req-otlp-log-1")
+    bodies = [b for path, b in received if path == "/v1/logs"]
+    assert bodies, [path for path, _ in received]
+    records = []
+    for body in bodies:
+        request = ExportLogsServiceRequest.FromString(body)
+        for rl in request.resource_logs:
+            resource = {a.key: a.value.string_value for a in rl.resource.attributes}
+            records += [(resource, r) for sl in rl.scope_logs for r in sl.log_records]
+    line = next((resource, r) for resource, r in records if "req-otlp-log-1" in r.body.string_value)
+    resource, record = line
+    assert resource["service.name"] == "divan-api"
+    assert json.loads(record.body.string_value)["request_id"] == "req-otlp-log-1"
+    assert record.severity_text == "INFO" and len(record.trace_id) == 16 and len(record.span_id) == 8
+
+
+def test_otlp_logs_can_be_turned_off(bundle: m.Bundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    received = _demo_against_fake_collector(bundle, monkeypatch, "none", "req-otlp-log-2")
+    assert any(path == "/v1/traces" for path, _ in received)  # the endpoint was in use ...
+    assert not any(path == "/v1/logs" for path, _ in received)  # ... but not for logs
+
+
 def test_rule_compression_is_test_only_and_proportional() -> None:
     assert compress_expr("rate(x[5m]) offset 1h") == "rate(x[5s]) offset 1m"
     assert compress_expr("x offset 5m") == "x offset 15s"  # a drop stays visible long enough to be notified

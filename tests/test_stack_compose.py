@@ -138,11 +138,20 @@ def test_prometheus_mounts_the_rules_and_grafana_the_dashboards() -> None:
     assert "--enable-feature=exemplar-storage" in flags
 
 
+def _unmounted_provider_paths(providers: list[dict], volumes: list[str]) -> list[str]:
+    """Dashboard provider paths that no ../dashboards bind mount of the grafana service serves."""
+    mounted = {v.split(":")[1] for v in volumes if v.split(":")[0] == "../dashboards"}
+    return sorted(p["options"]["path"] for p in providers if p["options"]["path"] not in mounted)
+
+
 def test_grafana_mounts_dashboards_where_the_provisioning_reads_them() -> None:
-    provisioning = REPO / "compose" / "grafana" / "provisioning" / "dashboards"
-    files = sorted(provisioning.glob("*.yaml")) if provisioning.is_dir() else []
-    if not files:
-        pytest.skip("compose/grafana/ (the dashboards emitter's) is not generated yet")
-    paths = {p["options"]["path"] for f in files for p in load_yaml(f)["providers"]}
-    mounted = {v.split(":")[1] for v in _services()["grafana"]["volumes"] if v.startswith("../dashboards:")}
-    assert paths <= mounted, (paths, mounted)
+    # No skip: the provisioning files are generated and committed (compose/grafana/), so a missing one is a failure.
+    files = sorted((REPO / "compose" / "grafana" / "provisioning" / "dashboards").glob("*.yaml"))
+    assert files, "compose/grafana/provisioning/dashboards/*.yaml is missing: run `make generate`"
+    providers = [p for f in files for p in load_yaml(f)["providers"]]
+    volumes = _services()["grafana"]["volumes"]
+    assert providers and _unmounted_provider_paths(providers, volumes) == []
+    assert any((REPO / "dashboards").rglob("*.json")), "the mounted ../dashboards holds no dashboards"
+    # The failing case: a provider reading a directory nothing is mounted at.
+    moved = [{**providers[0], "options": {**providers[0]["options"], "path": "/var/lib/grafana/elsewhere"}}]
+    assert _unmounted_provider_paths(moved, volumes) == ["/var/lib/grafana/elsewhere"]

@@ -14,6 +14,7 @@ import click
 
 from obsgen import __version__
 from obsgen.catalog import load_bundle
+from obsgen.cli_types import HttpUrl, ListenAddress, Seconds, http_token
 from obsgen.errors import CatalogError
 from obsgen.model import Bundle
 
@@ -162,9 +163,10 @@ def list_(catalogs: Path, env: str) -> None:
 @catalogs_option
 @env_option
 @click.option("--service", "services", multiple=True, help="Simulate only this service (repeatable); default: every catalog.")
-@click.option("--listen", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to serve on (port 0 picks a free one).")
+@click.option("--listen", type=ListenAddress(), default="127.0.0.1:8000", show_default=True,
+              help="HOST:PORT to serve on (port 0 picks a free one; [::1]:PORT for IPv6).")
 @friendly
-def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: str) -> None:
+def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: tuple[str, int]) -> None:
     """Run a demo service exposing the catalogs' metrics, the load tests' endpoints and a fault endpoint."""
     import signal
     import threading
@@ -175,12 +177,17 @@ def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: str) -
         raise click.ClickException(f"the demo service needs prometheus-client: pip install 'obsgen[demo]' ({exc})") from exc
 
     bundle = _load(catalogs, env)
-    host, _, port = listen.rpartition(":")
+    host, port = listen
     try:
         sim = Simulator(bundle, list(services) or None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    server = DemoServer(sim, host or "127.0.0.1", int(port)).start()
+    try:
+        server = DemoServer(sim, host, port).start()
+    except OSError as exc:  # in use, not an address of this host, or a name that does not resolve
+        sim.tracer.shutdown()
+        sim.log.shutdown()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     paths = ", ".join(f"/metrics/{name}" for name in sim.metrics)
     click.echo(f"obsgen simulate: serving {', '.join(sim.metrics)} at {server.url} (metrics /metrics, {paths}; faults POST/DELETE /-/fault)")
     stop = threading.Event()
@@ -195,27 +202,37 @@ def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: str) -
 
 
 @main.command("import")
-@click.option("--grafana-url", "url", required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000.")
-@click.option("--token-file", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--grafana-url", "url", type=HttpUrl(), required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000.")
+@click.option("--token-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="File holding a Grafana service account token (default: the GRAFANA_TOKEN environment variable).")
 @click.option("--dashboards", "root", type=click.Path(path_type=Path, file_okay=False), default=Path("dashboards"),
               show_default=True, help="Generated dashboards directory (<folder>/<name>.json).")
 @click.option("--dry-run", is_flag=True, help="Show what would be created or updated; change nothing.")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--timeout", type=Seconds(), default=10.0, show_default=True,
+              help="Seconds per HTTP request in total (connect and every read); each retry gets its own.")
 @click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True,
               help="Retries for timeouts and 502/503/504 answers.")
 @friendly
 def import_(url: str, token_file: Path | None, root: Path, dry_run: bool, timeout: float, retries: int) -> None:
     """Create folders and upload every generated dashboard to Grafana (overwrite by UID)."""
-    from obsgen.grafana_import import GrafanaImportError, import_dashboards
+    from obsgen.grafana_import import DashboardFileError, GrafanaImportError, import_dashboards
 
-    token = token_file.read_text(encoding="utf-8").strip() if token_file else os.environ.get("GRAFANA_TOKEN", "").strip()
+    if token_file:
+        token = http_token(token_file.read_bytes(), str(token_file))
+    else:
+        token = http_token(os.environ.get("GRAFANA_TOKEN", "").encode("utf-8", "surrogateescape"), "GRAFANA_TOKEN")
     if not token:
         raise click.UsageError("no Grafana token: set GRAFANA_TOKEN or pass --token-file (tokens are never taken as flag values)")
     try:
         folders, outcomes = import_dashboards(url, token, root, dry_run=dry_run, timeout=timeout, retries=retries)
+    except DashboardFileError as exc:
+        for problem in exc.problems:
+            click.echo(one_line(problem), err=True)
+        count = len(exc.problems)
+        click.echo(f"obsgen import: {count} problem{'s' if count != 1 else ''} in {root}; nothing was uploaded", err=True)
+        sys.exit(1)
     except GrafanaImportError as exc:
-        click.echo(f"obsgen import: {exc}", err=True)
+        click.echo(one_line(f"obsgen import: {exc}"), err=True)
         sys.exit(1)
     for line in folders:
         click.echo(line)

@@ -808,9 +808,10 @@ def plan_service(service: m.Service) -> ServicePlan:
 def log_alert_rule(service: m.Service, alert: m.LogAlert) -> AlertRule:
     """A catalog log alert as a LogQL alert rule; the Loki ruler file and the runbook both read this expression."""
     planner = _Planner(service)
-    query = f"sum by (job) (count_over_time({alert.selector} |~ `{alert.pattern}` [{alert.window}]))"
+    # Per service, as `by (job)` is for metrics: OTLP logs carry no job label in Loki, service_name is its twin.
+    query = f"sum by (service_name) (count_over_time({alert.selector} |~ `{alert.pattern}` [{alert.window}]))"
     return planner.make_alert(alert.name, f"{query} > {alert.threshold:g}", alert.for_, alert.severity, alert.summary,
-                              alert.description, alert.runbook, "log", ("job",), queries=(query,))
+                              alert.description, alert.runbook, "log", ("service_name",), queries=(query,))
 
 
 def watchdog() -> tuple[AlertRule, TestCase]:

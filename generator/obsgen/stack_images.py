@@ -1,7 +1,8 @@
 """Pinned container images of the local stack, in one place.
 
 compose.yaml references each as `${VAR:-image}` so `compose/.env` (or CI) can override it;
-the container runner and the Go builds (otelcol, loki, jaeger) read the versions from here.
+the container runner and the Go builds (otelcol, jaeger) read the versions from here. grafana/loki stays
+pinned for the users' stack; Loki itself is never built or run here (its Go module is AGPL).
 """
 
 from __future__ import annotations
