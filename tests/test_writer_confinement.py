@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from writer_support import catalogs, generate, one_error_line, scenario, snapshot
 
+from conftest import missing_tool, require_tool
+
 VICTIM = "precious data\n"
 
 
@@ -142,8 +144,10 @@ def read_only(tmp_path: Path):
     def make(folder: Path) -> None:
         if os.geteuid() != 0:
             folder.chmod(0o555)
-        elif subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
-            pytest.skip("running as root on a filesystem without the immutable flag: no folder can be made read-only")
+        else:
+            flagged = subprocess.run([require_tool("chattr"), "+i", str(folder)], capture_output=True, text=True)
+            if flagged.returncode != 0:
+                missing_tool(f"chattr +i failed ({flagged.stderr.strip()}): as root, no folder here can be made read-only")
         made.append(folder)
 
     yield make
