@@ -108,10 +108,11 @@ def test_kills_spread_over_a_larger_tree(tmp_path: Path) -> None:
     labels = _steps(out, files)
     commit = labels.index("commit")
     assert len(labels) > 60, labels
-    for step in sorted(_spread(labels, 4)):
+    with_cli = {1, commit, commit + 1, len(labels) - 1}
+    for step in sorted(_spread(labels, 6)):
         shutil.rmtree(out)
         shutil.copytree(pristine, out, symlinks=True)
-        _kill_and_verify(new_cats, files, out, step, labels[step], old, new, committed=step > commit, cli=True)
+        _kill_and_verify(new_cats, files, out, step, labels[step], old, new, committed=step > commit, cli=step in with_cli)
 
 
 def test_a_kill_during_recovery_is_recovered_by_the_next_run(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from obsgen.writer.changes import compute, encode
+from obsgen.writer.changes import checked_paths, compute
 from obsgen.writer.journal import pending, swap
 from obsgen.writer.journal import recover as _recover
 from obsgen.writer.lock import DEFAULT_TIMEOUT, locked
@@ -68,10 +68,10 @@ def write(files: dict[str, str], out: Path, *, lock_timeout: float = DEFAULT_TIM
     assert root is not None
     try:
         with Tree(root, str(out)) as tree, locked(tree, exclusive=True, timeout=lock_timeout):
-            data = encode(files, tree.name_max)
+            paths = checked_paths(files, tree.name_max)
             steps = Steps(fault)
             recovered = _recover(tree, steps)
-            changes = compute(tree, data, read_manifest(tree), for_write=True)
+            changes = compute(tree, files, paths, read_manifest(tree), for_write=True)
             if changes.puts or changes.deletes:
                 swap(tree, changes.puts, changes.deletes, steps)
             return Drift(changes.changed, changes.added, changes.stale, recovered)
@@ -83,11 +83,10 @@ def diff(files: dict[str, str], out: Path, *, lock_timeout: float = DEFAULT_TIME
     """What `write` would change, writing nothing; an interrupted earlier run counts as drift."""
     root = _open_out(out, create=False)
     if root is None:
-        return Drift((), (*encode(files), MANIFEST), ())
+        return Drift((), (*checked_paths(files), MANIFEST), ())
     try:
         with Tree(root, str(out)) as tree, locked(tree, exclusive=False, timeout=lock_timeout):
-            data = encode(files, tree.name_max)
-            changes = compute(tree, data, read_manifest(tree), for_write=False)
+            changes = compute(tree, files, checked_paths(files, tree.name_max), read_manifest(tree), for_write=False)
             return Drift(changes.changed, changes.added, changes.stale, pending(tree))
     finally:
         os.close(root)

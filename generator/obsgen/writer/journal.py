@@ -42,11 +42,11 @@ _JOURNAL_TMP = "journal.json"  # written inside the staging folder, then renamed
 
 @dataclass(frozen=True)
 class Put:
-    """A file to create or replace with `data`."""
+    """A file to create or replace with `text` (kept as text: encoded only when staged)."""
 
     rel: str
     parts: tuple[str, ...]
-    data: bytes
+    text: str
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,9 @@ def swap(tree: Tree, puts: list[Put], deletes: list[Delete], step: Step) -> None
         for index, put in enumerate(puts):
             name = f"{index:06d}"
             step(f"stage {put.rel}")
-            write_new(staging, name, put.data)
-            ops.append(["put", put.rel, name, sha256(put.data)])
+            data = put.text.encode("utf-8")
+            write_new(staging, name, data)
+            ops.append(["put", put.rel, name, sha256(data)])
         ops += [["delete", d.rel, d.sha256] for d in deletes]
         ops.sort(key=lambda op: op[1])
         step("sync staged files")
