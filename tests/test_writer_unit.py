@@ -133,17 +133,17 @@ def test_the_fault_setting_is_checked() -> None:
         kill_at_step("x")
 
 
-def test_a_fault_hook_exception_before_the_commit_leaves_the_old_tree(tmp_path: Path) -> None:
-    """Any failure before the commit (here the hook raising at the commit step) changes nothing live."""
+def test_a_failure_before_the_commit_changes_nothing_and_leaves_no_staging(tmp_path: Path) -> None:
     write(FILES, tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
 
-    def fail_at_commit(index: int, label: str) -> None:
-        if label == "commit":
+    def disk_full_at_second_file(index: int, label: str) -> None:
+        if label == "stage runbooks/b/One.md":
             raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError):
-        write({"rules/a.yaml": "changed\n"}, tmp_path, fault=fail_at_commit)
-    assert (tmp_path / "rules/a.yaml").read_text() == "a\n" and (tmp_path / "runbooks/b/One.md").exists()
-    assert diff({"rules/a.yaml": "changed\n"}, tmp_path).interrupted
-    write({"rules/a.yaml": "changed\n"}, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".obsgen-files.json", ".obsgen.lock", "rules"]
+    changed = {**FILES, "rules/a.yaml": "changed\n", "runbooks/b/One.md": "changed\n"}
+    with pytest.raises(WriterError, match=r"\.obsgen-staging: No space left on device while staging runbooks/b/One.md; nothing was written"):
+        write(changed, tmp_path, fault=disk_full_at_second_file)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert (tmp_path / "rules/a.yaml").read_text() == "a\n"
+    assert diff(changed, tmp_path).changed == ("rules/a.yaml", "runbooks/b/One.md") and not diff(changed, tmp_path).interrupted

@@ -64,29 +64,44 @@ def sha256(data: bytes) -> str:
 
 def swap(tree: Tree, puts: list[Put], deletes: list[Delete], step: Step) -> None:
     """Replace the old tree by the new one so that a kill at any step leaves a recoverable state."""
-    step("mkdir staging")
-    os.mkdir(STAGING, 0o700, dir_fd=tree.root)
-    staging = os.open(STAGING, DIR_FLAGS, dir_fd=tree.root)
-    try:
-        ops: list[list[str]] = []
-        for index, put in enumerate(puts):
-            name = f"{index:06d}"
-            step(f"stage {put.rel}")
-            data = put.text.encode("utf-8")
-            write_new(staging, name, data)
-            ops.append(["put", put.rel, name, sha256(data)])
-        ops += [["delete", d.rel, d.sha256] for d in deletes]
-        ops.sort(key=lambda op: op[1])
-        step("sync staged files")
-        _syncfs(staging)  # one flush for every staged file: the journal must never name bytes not yet on disk
-        step("write journal")
-        write_new(staging, _JOURNAL_TMP, json.dumps({"obsgen_journal": 1, "ops": ops}, indent=0).encode(), sync=True)
-        step("commit")
-        os.rename(_JOURNAL_TMP, JOURNAL, src_dir_fd=staging, dst_dir_fd=tree.root)
-        os.fsync(tree.root)
-    finally:
-        os.close(staging)
+    ops = _stage(tree, puts, deletes, step)
     finish(tree, ops, step)
+
+
+def _stage(tree: Tree, puts: list[Put], deletes: list[Delete], step: Step) -> list[list[str]]:
+    """Everything before and including the commit; a failure here leaves the live tree as it was."""
+    ops: list[list[str]] = []
+    doing = "creating the staging folder"
+    try:
+        step("mkdir staging")
+        os.mkdir(STAGING, 0o700, dir_fd=tree.root)
+        staging = os.open(STAGING, DIR_FLAGS, dir_fd=tree.root)
+        try:
+            for index, put in enumerate(puts):
+                name, doing = f"{index:06d}", f"staging {put.rel}"
+                step(f"stage {put.rel}")
+                data = put.text.encode("utf-8")
+                write_new(staging, name, data)
+                ops.append(["put", put.rel, name, sha256(data)])
+            ops += [["delete", d.rel, d.sha256] for d in deletes]
+            ops.sort(key=lambda op: op[1])
+            doing = "flushing the staged files"
+            step("sync staged files")
+            _syncfs(staging)  # one flush for every staged file: the journal must never name bytes not yet on disk
+            doing = "writing the journal"
+            step("write journal")
+            write_new(staging, _JOURNAL_TMP, json.dumps({"obsgen_journal": 1, "ops": ops}, indent=0).encode(), sync=True)
+            step("commit")
+            os.rename(_JOURNAL_TMP, JOURNAL, src_dir_fd=staging, dst_dir_fd=tree.root)
+        finally:
+            os.close(staging)
+    except OSError as exc:
+        if lstat_mode(tree.root, JOURNAL) is None:  # not committed: nothing live changed, so drop the staging now
+            with contextlib.suppress(OSError):
+                shutil.rmtree(STAGING, dir_fd=tree.root)
+        raise WriterError(f"{tree.where((STAGING,))}: {exc.strerror or exc} while {doing}; nothing was written") from None
+    os.fsync(tree.root)
+    return ops
 
 
 def finish(tree: Tree, ops: list[list[str]], step: Step) -> None:
