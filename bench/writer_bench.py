@@ -20,8 +20,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_bench import service_catalog  # noqa: E402
 
-from obsgen.catalog import load_bundle  # noqa: E402
-from obsgen.emit import emit_all  # noqa: E402
+from obsgen import pipeline  # noqa: E402
 from obsgen.writer import diff, write  # noqa: E402
 
 
@@ -41,7 +40,7 @@ def main() -> None:
         cats.mkdir()
         for i in range(args.services):
             (cats / f"svc-{i:04d}.yaml").write_text(yaml.safe_dump(service_catalog(i), sort_keys=False))
-        files = emit_all(load_bundle(cats, "prod"))
+        files = pipeline.generate(cats)
         one_changed = dict(files)
         first = min(one_changed)
         samples: dict[str, list[float]] = {"fresh": [], "unchanged": [], "check unchanged": [], "one changed": []}

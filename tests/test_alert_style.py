@@ -34,15 +34,23 @@ def test_alerts_follow_mixtool_style() -> None:
             assert "{{" in ann["description"], f"{name}: description must be templated"
 
 
-def test_runbook_url_points_at_a_generated_page() -> None:
+def test_runbook_url_points_at_the_alerts_section_of_a_generated_page() -> None:
+    """runbook_url is <base>/<service>.md#<anchor>: the page exists and the anchor is its heading for the alert."""
+    from obsgen.plan.runbooks import Slugger
+
     for rule in _alerts():
         url = rule["annotations"]["runbook_url"]
-        service, page = url.split("/")[-2:]
-        path = ROOT / "runbooks" / service / page
+        page, _, anchor = url.rpartition("/")[2].partition("#")
+        path = ROOT / "runbooks" / page
         assert path.is_file(), f"{rule['alert']}: {url} has no page at {path}"
-        text = path.read_text()
-        for heading in ("## What fired", "## Impact", "## PromQL to look at", "## Diagnosis", "## Recovery", "## Escalation"):
-            assert heading in text, f"{path}: missing {heading}"
+        slugger = Slugger()
+        # Every heading of the page in order, slugged as GitHub does: the anchor must name the alert's own heading.
+        anchors = {slugger.slug(line.lstrip("#").strip()): line for line in path.read_text().splitlines()
+                   if line.startswith("#")}
+        assert anchors.get(anchor) == f"## {rule['alert']}", f"{url}: #{anchor} is not the heading of {rule['alert']}"
+        section = path.read_text().split(f"\n## {rule['alert']}\n", 1)[1].split("\n## ", 1)[0]
+        for heading in ("### What fired", "### Impact", "### PromQL to look at", "### Diagnosis", "### Recovery", "### Escalation"):
+            assert heading in section, f"{path}#{anchor}: missing {heading}"
 
 
 def test_every_scrape_target_has_a_down_alert_and_every_slo_burn_alerts() -> None:

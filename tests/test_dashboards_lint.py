@@ -13,6 +13,8 @@ import pytest
 from obsgen.catalog import load_bundle
 from obsgen.emit.grafana import emit
 from obsgen.grafana_lint import Known, lint_dashboard, rate_ranges
+from obsgen.plan import build_plan
+from obsgen.settings import Settings
 
 from conftest import ROOT
 
@@ -21,10 +23,10 @@ Dash = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def generated() -> tuple[dict[str, Dash], Known]:
-    bundle = load_bundle(ROOT / "catalogs")
-    files = emit(bundle)
+    plan = build_plan(load_bundle(ROOT / "catalogs"))
+    files = emit(plan, Settings())
     dashboards = {path: json.loads(text) for path, text in files.items() if path.endswith(".json")}
-    return dashboards, Known.from_bundle(bundle)
+    return dashboards, Known.from_plan(plan)
 
 
 def test_every_generated_dashboard_is_clean(generated: tuple[dict[str, Dash], Known]) -> None:
@@ -35,9 +37,9 @@ def test_every_generated_dashboard_is_clean(generated: tuple[dict[str, Dash], Kn
 
 
 def test_fixture_catalog_dashboards_are_clean() -> None:
-    bundle = load_bundle(ROOT / "tests" / "fixtures" / "catalogs")
-    known = Known.from_bundle(bundle)
-    dashboards = {p: json.loads(t) for p, t in emit(bundle).items() if p.endswith(".json")}
+    plan = build_plan(load_bundle(ROOT / "tests" / "fixtures" / "catalogs"))
+    known = Known.from_plan(plan)
+    dashboards = {p: json.loads(t) for p, t in emit(plan, Settings()).items() if p.endswith(".json")}
     assert [str(f) for p, d in sorted(dashboards.items()) for f in lint_dashboard(p, d, known)] == []
 
 

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fleet_fixture import fleet_plan
 
 from obsgen.catalog import load_bundle
 from obsgen.emit.grafana import emit
 from obsgen.emit.grafana.dashboards import bundle_dashboards
 from obsgen.emit.grafana.render import grafanalib_json
-from obsgen.plan import plan_bundle
+from obsgen.plan import build_plan
+from obsgen.settings import Settings
 
 from conftest import ROOT, in_ci, require_tool, run
 
@@ -41,11 +43,17 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dashboards")
     paths = {}
     for name, catalogs in (("repo", ROOT / "catalogs"), ("fixture", ROOT / "tests" / "fixtures" / "catalogs")):
-        for rel, text in emit(load_bundle(catalogs)).items():
+        for rel, text in emit(build_plan(load_bundle(catalogs)), Settings()).items():
             if rel.endswith(".json"):
                 (out / name / rel).parent.mkdir(parents=True, exist_ok=True)
                 (out / name / rel).write_text(text, encoding="utf-8")
                 paths[rel if name == "repo" else f"{name}/{rel}"] = out / name / rel
+    # The fleet dashboards at 1,000 services: the same panels, far more services listed in them.
+    for rel, text in emit(fleet_plan(1000), Settings()).items():
+        if rel.startswith("dashboards/fleet/"):
+            (out / "fleet-1000" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / "fleet-1000" / rel).write_text(text, encoding="utf-8")
+            paths[f"fleet-1000/{rel}"] = out / "fleet-1000" / rel
     return paths
 
 
@@ -107,7 +115,7 @@ def test_broken_dashboards_fail_tsc(checker: list[str], generated: dict[str, Pat
 
 def test_grafanalib_raw_output_fails_tsc(checker: list[str], tmp_path: Path) -> None:
     """Why the normaliser exists: grafanalib's own JSON is the old model and fails Grafana's types."""
-    spec = bundle_dashboards(plan_bundle(load_bundle(ROOT / "catalogs")))[0]
+    spec = bundle_dashboards(build_plan(load_bundle(ROOT / "catalogs")))[0]
     path = _write(tmp_path, "raw-grafanalib.json", grafanalib_json(spec))
     code, out = _check(checker, path)
     assert code != 0

@@ -19,9 +19,9 @@ import pytest
 
 from obsgen.catalog import load_bundle
 from obsgen.emit import emit_all
-from obsgen.emit.k6 import LOAD_TEST_PANELS
 from obsgen.model import Bundle
-from obsgen.plan import AlertRule, plan_bundle
+from obsgen.plan import AlertRule, build_plan, plan_bundle
+from obsgen.settings import Settings
 from obsgen.simulate import localstack as ls
 from obsgen.simulate.triggers import combine, fault_for
 from obsgen.writer import write
@@ -37,7 +37,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bundle, Path]:
     """The catalogs' bundle and a freshly generated tree (rules, alertmanager.yml, dashboards, k6)."""
     bundle = load_bundle(ROOT / "catalogs", "prod")
     out = tmp_path_factory.mktemp("generated")
-    write(emit_all(bundle), out)
+    write(emit_all(build_plan(bundle), Settings()), out)
     return bundle, out
 
 
@@ -149,7 +149,7 @@ def test_every_dashboard_query_returns_data(stack: ls.LocalStack, generated: tup
     plan = plan_bundle(bundle)
     queries = [(f"plan {sp.service.name} {key}", q.expr) for sp in plan.services for key, qs in sp.panels for q in qs]
     # k6_* series exist only after a k6 run remote-writes them; test_k6_thresholds_pass_then_fail_under_latency
-    # runs k6 and proves every LOAD_TEST_PANELS query (the load-tests dashboard's) returns data.
+    # runs k6 and proves every load panel query (the load-tests dashboard's) returns data.
     queries += [(w, q) for w, q in _dashboard_targets(out) if not re.search(r"\bk6_", q)]
     assert queries, "no dashboard queries found"
     # Recording rules need a rule evaluation with a few scrapes behind them.
@@ -284,7 +284,7 @@ def test_k6_thresholds_pass_then_fail_under_latency(stack: ls.LocalStack, genera
     finally:
         stack.clear()
     assert slow.returncode == 99, f"k6 should cross its p95 threshold (exit 99), got {slow.returncode}:\n{slow.stdout[-2000:]}"
-    for panel in LOAD_TEST_PANELS:
+    for panel in plan_bundle(bundle).load_panels:
         expr = grafana_to_promql(panel.expr)
         ls.wait_for(f"load-test panel '{panel.title}' has data", lambda e=expr: stack.query(e), timeout=20)
 

@@ -14,6 +14,8 @@ import pytest
 
 from obsgen.catalog import load_bundle
 from obsgen.emit import EMITTERS
+from obsgen.plan import build_plan
+from obsgen.settings import Settings
 
 from conftest import ROOT
 
@@ -24,8 +26,7 @@ FIXTURES = Path("tests") / "fixtures" / "catalogs"  # relative, so headers read 
 @pytest.mark.parametrize("name", sorted(EMITTERS))
 def test_emitter_matches_golden_files(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    emitter, _ = EMITTERS[name]
-    files = emitter(load_bundle(FIXTURES))
+    files = EMITTERS[name].emitter()(build_plan(load_bundle(FIXTURES)), Settings())
     assert files, f"emitter {name} produced nothing for the fixture"
     folder = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):

@@ -19,6 +19,8 @@ import pytest
 
 from obsgen.catalog import load_bundle
 from obsgen.emit.grafana import emit
+from obsgen.plan import build_plan
+from obsgen.settings import Settings
 
 from conftest import BIN, ROOT, run
 
@@ -166,7 +168,7 @@ def grafana() -> Iterator[FakeGrafana]:
 @pytest.fixture(scope="module")
 def dashboards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gen")
-    for rel, text in emit(load_bundle(ROOT / "catalogs")).items():
+    for rel, text in emit(build_plan(load_bundle(ROOT / "catalogs")), Settings()).items():
         if rel.startswith("dashboards/"):
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             (out / rel).write_text(text, encoding="utf-8")

@@ -11,6 +11,8 @@ import pytest
 from obsgen import model as m
 from obsgen.catalog import load_bundle
 from obsgen.emit import k6
+from obsgen.plan import build_plan
+from obsgen.settings import Settings
 
 from conftest import ROOT, require_tool, run
 
@@ -22,7 +24,7 @@ def bundle() -> m.Bundle:
 
 @pytest.fixture(scope="module")
 def files(bundle: m.Bundle) -> dict[str, str]:
-    return k6.emit(bundle)
+    return k6.emit(build_plan(bundle), Settings())
 
 
 def options(script: str) -> dict:
@@ -83,7 +85,7 @@ def test_every_executor_gets_its_fields(executor: str, fields: dict, expected: d
 
 
 def test_output_is_deterministic(bundle: m.Bundle, files: dict[str, str]) -> None:
-    assert k6.emit(bundle) == files
+    assert k6.emit(build_plan(bundle), Settings()) == files
 
 
 def _inspect(k6_bin: str, path: Path) -> int:

@@ -52,13 +52,13 @@ def test_check_reports_changed_missing_and_stale_files(tmp_path: Path) -> None:
     cats, out = _generated_shop_and_divan(tmp_path)
     assert obsgen("generate", "--catalogs", str(cats), "--out", str(out), "--check").returncode == 0
     (out / "rules" / "shop.yaml").write_text("edited by hand\n")
-    (out / "runbooks" / "shop" / "ShopDbDown.md").unlink()
+    (out / "runbooks" / "shop.md").unlink()
     (cats / "divan-api.yaml").unlink()
     before = tree_digest(out)
     result = obsgen("generate", "--catalogs", str(cats), "--out", str(out), "--check")
     assert result.returncode == 1
     assert "changed: rules/shop.yaml" in result.stdout
-    assert "missing: runbooks/shop/ShopDbDown.md" in result.stdout
+    assert "missing: runbooks/shop.md" in result.stdout
     assert "stale:   rules/divan-api.yaml" in result.stdout
     assert tree_digest(out) == before, "--check must write nothing"
 
@@ -70,7 +70,7 @@ def test_removed_service_files_are_deleted_but_user_files_kept(tmp_path: Path) -
     result = obsgen("generate", "--catalogs", str(cats), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert not (out / "rules" / "divan-api.yaml").exists()
-    assert not (out / "runbooks" / "divan-api").exists()
+    assert not (out / "runbooks" / "divan-api.md").exists()
     assert (out / "rules" / "my-own-rules.yaml").exists(), "files obsgen did not write must survive"
     manifest = json.loads((out / ".obsgen-files.json").read_text())
     assert "rules/divan-api.yaml" not in manifest["files"]

@@ -282,7 +282,7 @@ def test_otlp_logs_can_be_turned_off(bundle: m.Bundle, monkeypatch: pytest.Monke
 
 
 def test_rule_compression_is_test_only_and_proportional() -> None:
-    assert compress_expr("rate(x[5m]) offset 1h") == "rate(x[5s]) offset 1m"
+    assert compress_expr("rate(x[5m] offset 1h)") == "rate(x[5s] offset 1m)"
     assert compress_expr("x offset 5m") == "x offset 15s"  # a drop stays visible long enough to be notified
     assert compress_expr("avg_over_time(x[30d:1m])") == "avg_over_time(x[12h:1s])"
     assert compress_expr("increase(x[1m])") == "increase(x[5s])"  # never below a few scrapes

@@ -14,6 +14,7 @@ from obsgen.catalog import load_bundle
 from obsgen.emit.stack import render
 from obsgen.emit.stack.settings import StackSettings
 from obsgen.model import Bundle
+from obsgen.plan import build_plan
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGS = REPO / "catalogs"
@@ -81,7 +82,7 @@ def write_tree(files: dict[str, str], root: Path) -> Path:
 
 
 def render_tree(bundle: Bundle, root: Path, settings: StackSettings | None = None) -> Path:
-    return write_tree(render(bundle, settings or StackSettings()), root)
+    return write_tree(render(build_plan(bundle), settings or StackSettings()), root)
 
 
 def load_yaml(path: Path) -> object:

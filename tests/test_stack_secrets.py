@@ -13,14 +13,16 @@ from obsgen.emit import emit_all
 from obsgen.emit.stack import render
 from obsgen.emit.stack.settings import StackSettings
 from obsgen.errors import CatalogError
+from obsgen.plan import build_plan
 from obsgen.secrets import text_findings
+from obsgen.settings import Settings
 
 ALL_ON = StackSettings(receivers=frozenset({"slack", "pagerduty", "email", "msteams"}))
 
 
 def test_no_generated_file_holds_a_secret(tmp_path: Path) -> None:
-    files = dict(emit_all(repo_bundle()))
-    files.update({f"all-receivers/{k}": v for k, v in render(routed_bundle(tmp_path), ALL_ON).items()})
+    files = dict(emit_all(build_plan(repo_bundle()), Settings()))
+    files.update({f"all-receivers/{k}": v for k, v in render(build_plan(routed_bundle(tmp_path)), ALL_ON).items()})
     assert any(p.endswith("compose.yaml") for p in files)
     found = {path: text_findings(text) for path, text in files.items()}
     assert {p: f for p, f in found.items() if f} == {}

@@ -112,7 +112,7 @@ def test_log_alert_rules_match_their_runbooks(tmp_path: Path) -> None:
         assert rule["expr"] == shared.expr
         assert la.selector in rule["expr"] and f"`{la.pattern}`" in rule["expr"] and f"[{la.window}]" in rule["expr"]
         assert rule["labels"] == {"service": svc.name, "severity": la.severity, "team": svc.team}
-        assert rule["annotations"]["runbook_url"].endswith(f"/{svc.name}/{la.name}.md")
+        assert rule["annotations"]["runbook_url"].endswith(f"/{svc.name}.md#{la.name.lower()}")
         assert rule["for"] == la.for_
 
 
@@ -122,9 +122,10 @@ def test_committed_log_rules_have_runbooks() -> None:
         assert isinstance(data, dict)
         for group in data["groups"]:
             for rule in group["rules"]:
-                page = REPO / "runbooks" / rule["labels"]["service"] / f"{rule['alert']}.md"
+                page = REPO / "runbooks" / f"{rule['labels']['service']}.md"
                 assert page.is_file(), page
-                assert rule["expr"].split(" > ")[0] in page.read_text(encoding="utf-8")
+                section = page.read_text(encoding="utf-8").split(f"\n## {rule['alert']}\n", 1)[1].split("\n## ", 1)[0]
+                assert rule["expr"].split(" > ")[0] in section
 
 
 # -- Jaeger -------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
-from obsgen.catalog import load_bundle
-from obsgen.emit import emit_all
+from obsgen import pipeline
+from obsgen.settings import Settings
 
 from conftest import BIN, run
 
@@ -32,8 +32,8 @@ def catalogs(folder: Path, services: dict[str, int]) -> Path:
 
 
 def emitted(cats: Path) -> dict[str, str]:
-    """What `obsgen generate` would write for these catalogs, computed in this process."""
-    return emit_all(load_bundle(cats, "prod"))
+    """What `obsgen generate` would write for these catalogs, computed in this process as the CLI does."""
+    return pipeline.generate(cats, "prod", Settings.from_env(os.environ))
 
 
 def snapshot(root: Path) -> dict[str, str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obsgen.model import Bundle
-from obsgen.plan import plan_bundle
+from obsgen.plan import Plan, build_plan
 from obsgen.promql_parse import PromQLSyntaxError, analyse, substitute_macros
 
 MODERN_PANELS = {"timeseries", "stat", "gauge", "table", "logs", "bargauge", "row"}
@@ -23,7 +23,7 @@ BUILTIN_SERIES = {
     "scrape_samples_scraped": "gauge", "probe_success": "gauge", "probe_duration_seconds": "gauge",
     "probe_http_status_code": "gauge",
 }
-# k6's remote-write output (LOAD_TEST_PANELS in emit/k6.py, the "Load tests" dashboard): no catalog declares these and
+# k6's remote-write output (the plan's load panels, the "Load tests" dashboard): no catalog declares these and
 # Prometheus never scrapes them, so they have no job/instance; every series carries the script's load_test tag instead.
 K6_SERIES = {
     "k6_http_reqs_total": "counter", "k6_http_req_duration_p95": "gauge", "k6_http_req_duration_p99": "gauge",
@@ -64,7 +64,11 @@ class Known:
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> Known:
         """What the bundle's catalogs declare and its plan records."""
-        plan = plan_bundle(bundle)
+        return cls.from_plan(build_plan(bundle))
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> Known:
+        """What the plan's catalogs declare and its recording rules."""
         known = cls(types=dict(BUILTIN_SERIES) | K6_SERIES, records=set(plan.record_names))
         for sp in plan.services:
             known.rate_records.update(dict(sp.rate_records))

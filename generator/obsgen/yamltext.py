@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Any
 
 _PLAIN = re.compile(r"^[A-Za-z_/$][A-Za-z0-9_ ./$()=@,+:'-]*$")
@@ -44,6 +45,7 @@ def _key(key: Any) -> str:
     return _string(key, inline=True)
 
 
+@lru_cache(maxsize=1 << 16)  # label values, keys and names repeat across every file of a run
 def _string(text: str, inline: bool) -> str:
     if (
         text

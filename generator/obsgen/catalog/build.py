@@ -673,8 +673,12 @@ def _check_across(services: list[tuple[m.Service, RawCatalog]]) -> list[Problem]
     return problems
 
 
-def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = None) -> m.Bundle:
-    """Load, validate and build every catalog in a directory; raises CatalogError listing all problems."""
+def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = None,
+                sources: dict[str, RawCatalog] | None = None) -> m.Bundle:
+    """Load, validate and build every catalog in a directory; raises CatalogError listing all problems.
+
+    `sources`, when given, receives each service's raw catalog, so the plan stage can locate its own problems.
+    """
     if files is None:
         if not directory.is_dir():
             raise CatalogError([Problem(str(directory), None, "", "catalog directory does not exist")])
@@ -702,9 +706,6 @@ def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = N
     if problems:
         raise CatalogError(problems)
     bundle = m.Bundle(env=env, services=tuple(sorted((s for s, _ in built), key=lambda s: s.name)))
-    from obsgen.plan import check_references  # the plan knows the recording rule names
-
-    problems = check_references(bundle, {s.name: raw for s, raw in built})
-    if problems:
-        raise CatalogError(problems)
+    if sources is not None:
+        sources.update({s.name: raw for s, raw in built})  # the plan stage locates its problems with these
     return bundle

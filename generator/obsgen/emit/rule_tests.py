@@ -4,23 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from obsgen.emit.rules import META_FILE, group_names
-from obsgen.model import Bundle, Matcher
-from obsgen.plan import ExprCheck, TestCase, plan_bundle
-from obsgen.promql import fmt_number, selector
+from obsgen.model import Matcher
+from obsgen.naming import META_RULES, RULES_DIR, rule_groups
+from obsgen.plan import ExprCheck, Plan, TestCase, TestSeries
+from obsgen.promql import binop, compare, paren, quote, render, vector
+from obsgen.settings import Settings
 from obsgen.yamltext import dump, generated_header
 
 
 def _labels_text(labels: tuple[tuple[str, str], ...]) -> str:
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in labels) + "}"
+    """promtool's exp_samples label notation: {a="b", c="d"}."""
+    return "{" + ", ".join(f"{k}={quote(v)}" for k, v in labels) + "}"
+
+
+def _series(series: TestSeries) -> str:
+    """A series in promtool's input notation: name{label="value", ...}, or the catalog's text as written."""
+    d = dict(series.labels)
+    if "__raw__" in d:
+        return d["__raw__"]
+    return d["__name__"] + _labels_text(tuple((k, v) for k, v in series.labels if k != "__name__"))
 
 
 def _check(check: ExprCheck, eval_time: str) -> dict[str, Any]:
-    series = selector(check.record, tuple(Matcher(k, "=", v) for k, v in check.labels))
+    """A recorded value within 1%: (rec > bool lo) + (rec < bool hi) must be 2."""
+    series = vector(check.record, tuple(Matcher(k, "=", v) for k, v in check.labels))
     tolerance = max(abs(check.value) * 0.01, 1e-9)
-    lo, hi = fmt_number(check.value - tolerance), fmt_number(check.value + tolerance)
+    low = paren(compare(series, ">", check.value - tolerance, bool_=True))
+    high = paren(compare(series, "<", check.value + tolerance, bool_=True))
     return {
-        "expr": f"({series} > bool {lo}) + ({series} < bool {hi})",
+        "expr": render(binop("+", low, high)),
         "eval_time": eval_time,
         "exp_samples": [{"labels": _labels_text(check.labels), "value": 2}],
     }
@@ -31,7 +43,7 @@ def _case(case: TestCase) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": case.name,
         "interval": "1m",
-        "input_series": [{"series": s.promtool(), "values": s.values} for s in case.series],
+        "input_series": [{"series": _series(s), "values": s.values} for s in case.series],
         "alert_rule_test": [
             {
                 "eval_time": eval_time,
@@ -48,22 +60,22 @@ def _case(case: TestCase) -> dict[str, Any]:
     return out
 
 
-def emit(bundle: Bundle) -> dict[str, str]:
-    plan = plan_bundle(bundle)
+def emit(plan: Plan, settings: Settings) -> dict[str, str]:
+    """rules/tests/<service>.test.yaml for every service, and the Watchdog's."""
     files: dict[str, str] = {}
     for sp in plan.services:
         name = sp.service.name
         doc = {
             "rule_files": [f"../{name}.yaml"],
             "evaluation_interval": "1m",
-            "group_eval_order": list(group_names(name)),
+            "group_eval_order": list(rule_groups(name)),
             "tests": [_case(c) for c in sp.cases],
         }
-        files[f"rules/tests/{name}.test.yaml"] = dump(doc, generated_header(sp.service.source))
+        files[f"{RULES_DIR}/tests/{name}.test.yaml"] = dump(doc, generated_header(sp.service.source))
     meta = {
-        "rule_files": [f"../{META_FILE.split('/', 1)[1]}"],
+        "rule_files": [f"../{META_RULES}.yaml"],
         "evaluation_interval": "1m",
         "tests": [_case(c) for c in plan.meta_cases],
     }
-    files["rules/tests/obsgen-meta.test.yaml"] = dump(meta, generated_header("obsgen itself"))
+    files[f"{RULES_DIR}/tests/{META_RULES}.test.yaml"] = dump(meta, generated_header("obsgen itself"))
     return files

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from obsgen.model import Bundle
-from obsgen.plan import AlertRule, RecordingRule, plan_bundle
+from obsgen.naming import META_RULES, RULES_DIR, rule_groups
+from obsgen.plan import AlertRule, Plan, RecordingRule
+from obsgen.settings import Settings
 from obsgen.yamltext import dump, generated_header
 
-META_FILE = "rules/obsgen-meta.yaml"
-
-
-def group_names(service: str) -> tuple[str, str, str]:
-    return (f"{service}.recording", f"{service}.slo", f"{service}.alerts")
+META_FILE = f"{RULES_DIR}/{META_RULES}.yaml"
 
 
 def _record(rule: RecordingRule) -> dict[str, Any]:
@@ -23,6 +20,7 @@ def _record(rule: RecordingRule) -> dict[str, Any]:
 
 
 def alert_dict(rule: AlertRule) -> dict[str, Any]:
+    """An alert rule as the rule file writes it (no `for` when it is zero)."""
     out: dict[str, Any] = {"alert": rule.name, "expr": rule.expr}
     if rule.for_ not in ("0m", "0s"):
         out["for"] = rule.for_
@@ -31,11 +29,11 @@ def alert_dict(rule: AlertRule) -> dict[str, Any]:
     return out
 
 
-def emit(bundle: Bundle) -> dict[str, str]:
-    plan = plan_bundle(bundle)
+def emit(plan: Plan, settings: Settings) -> dict[str, str]:
+    """rules/<service>.yaml for every service and rules/obsgen-meta.yaml for the Watchdog."""
     files: dict[str, str] = {}
     for sp in plan.services:
-        recording, slo, alerts = group_names(sp.service.name)
+        recording, slo, alerts = rule_groups(sp.service.name)
         groups = []
         if sp.recording:
             groups.append({"name": recording, "rules": [_record(r) for r in sp.recording]})
@@ -43,7 +41,7 @@ def emit(bundle: Bundle) -> dict[str, str]:
             groups.append({"name": slo, "rules": [_record(r) for r in sp.slo_recording]})
         if sp.alerts:
             groups.append({"name": alerts, "rules": [alert_dict(a) for a in sp.alerts]})
-        files[f"rules/{sp.service.name}.yaml"] = dump({"groups": groups}, generated_header(sp.service.source))
+        files[f"{RULES_DIR}/{sp.service.name}.yaml"] = dump({"groups": groups}, generated_header(sp.service.source))
     meta = {"groups": [{"name": "obsgen.meta", "rules": [alert_dict(a) for a in plan.meta_alerts]}]}
     files[META_FILE] = dump(meta, generated_header("obsgen itself (the stack's dead-man's switch)"))
     return files

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -22,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,16 +30,14 @@ import yaml
 
 from obsgen import model as m
 from obsgen.duration import format_duration, parse_duration
-from obsgen.plan import PROBE_JOB
+from obsgen.naming import PROBE_JOB
+from obsgen.promql import Agg, Binary, Call, Expr, Neg, Paren, Subquery, Vector, render
+from obsgen.promql_parse import to_expr
 
 TIME_FACTOR = 60
 MIN_RANGE_S = 5  # a range must hold several 1 s scrapes for rate() to work
 MIN_OFFSET_S = 15  # a drop compared with `offset` stays visible long enough for Alertmanager to notify it
 T = TypeVar("T")
-
-_RANGE = re.compile(r"\[((?:[0-9]+(?:ms|y|w|d|h|m|s))+)(:((?:[0-9]+(?:ms|y|w|d|h|m|s))+)?)?\]")
-_OFFSET = re.compile(r"\boffset\s+((?:[0-9]+(?:ms|y|w|d|h|m|s))+)")
-
 
 def _shrink(text: str, floor: float) -> str:
     seconds = parse_duration(text) / TIME_FACTOR
@@ -52,14 +49,28 @@ def compressed_seconds(duration: str) -> float:
     return parse_duration(_shrink(duration, 0))
 
 
-def compress_expr(expr: str) -> str:
-    """An expression with every range and offset divided by TIME_FACTOR (test-only)."""
-    def rng(mt: re.Match[str]) -> str:
-        step = f":{_shrink(mt.group(3), 1)}" if mt.group(3) else (":" if mt.group(2) else "")
-        return f"[{_shrink(mt.group(1), MIN_RANGE_S)}{step}]"
+def _compressed(node: Expr) -> Expr:
+    """The expression with every range, subquery step and offset divided by TIME_FACTOR."""
+    if isinstance(node, Vector):
+        return replace(node, range=_shrink(node.range, MIN_RANGE_S) if node.range else None,
+                       offset=_shrink(node.offset, MIN_OFFSET_S) if node.offset else None)
+    if isinstance(node, Subquery):
+        return Subquery(_compressed(node.expr), _shrink(node.range, MIN_RANGE_S), _shrink(node.step, 1) if node.step else None,
+                        _shrink(node.offset, MIN_OFFSET_S) if node.offset else None)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(_compressed(a) for a in node.args))
+    if isinstance(node, Agg):
+        return replace(node, expr=_compressed(node.expr))
+    if isinstance(node, Binary):
+        return replace(node, lhs=_compressed(node.lhs), rhs=_compressed(node.rhs))
+    if isinstance(node, (Paren, Neg)):
+        return replace(node, expr=_compressed(node.expr))
+    return node
 
-    expr = _RANGE.sub(rng, expr)
-    return _OFFSET.sub(lambda mt: f"offset {_shrink(mt.group(1), MIN_OFFSET_S)}", expr)
+
+def compress_expr(expr: str) -> str:
+    """An expression with every range and offset divided by TIME_FACTOR (test-only), parsed and rebuilt as data."""
+    return render(_compressed(to_expr(expr)))
 
 
 def compress_rules(text: str) -> str:
@@ -439,10 +450,12 @@ def running(bundle: m.Bundle, catalogs: Path, rules_dir: Path, workdir: Path, al
 def running_generated(bundle: m.Bundle, catalogs: Path, workdir: Path, obsgen: str = "obsgen") -> Iterator[LocalStack]:
     """Generate the bundle's outputs under workdir/gen, then run the local stack on its rules and Alertmanager config."""
     from obsgen.emit import emit_all  # the harness runs what `obsgen generate` writes
+    from obsgen.plan import build_plan
+    from obsgen.settings import Settings
     from obsgen.writer import write
 
     out = workdir / "gen"
-    write(emit_all(bundle), out)
+    write(emit_all(build_plan(bundle), Settings()), out)
     stack_dir = workdir / "stack"
     stack_dir.mkdir(parents=True, exist_ok=True)
     with running(bundle, catalogs, out / "rules", stack_dir, out / "compose/alertmanager/alertmanager.yml", obsgen) as stack:

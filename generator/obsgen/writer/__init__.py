@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from obsgen.writer.changes import checked_paths, compute
+from obsgen.writer.changes import checked_paths, compute, read_listed
 from obsgen.writer.journal import pending, swap
 from obsgen.writer.journal import recover as _recover
 from obsgen.writer.lock import DEFAULT_TIMEOUT, locked
@@ -33,7 +33,7 @@ from obsgen.writer.paths import JOURNAL, LOCK, MANIFEST, STAGING, Steps, Tree, W
 
 __all__ = [
     "DEFAULT_TIMEOUT", "Drift", "Fault", "JOURNAL", "LOCK", "MANIFEST", "STAGING", "WriterError",
-    "diff", "kill_at_step", "recover", "write",
+    "diff", "kill_at_step", "read_kept", "recover", "write",
 ]
 
 Fault = Callable[[int, str], None]
@@ -100,6 +100,22 @@ def recover(out: Path, *, lock_timeout: float = DEFAULT_TIMEOUT, fault: Fault | 
     try:
         with Tree(root, str(out)) as tree, locked(tree, exclusive=True, timeout=lock_timeout):
             return _recover(tree, Steps(fault))
+    finally:
+        os.close(root)
+
+
+def read_kept(out: Path, keep: Callable[[str], bool], *, lock_timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
+    """The files the previous run wrote that `keep` selects, as they are now, so a partial run can carry them over.
+
+    They are found and read like everything else here: through the checked manifest, never through a link,
+    regular files only; so no file outside --out can be copied into it this way.
+    """
+    root = _open_out(out, create=False)
+    if root is None:
+        return {}
+    try:
+        with Tree(root, str(out)) as tree, locked(tree, exclusive=False, timeout=lock_timeout):
+            return read_listed(tree, read_manifest(tree), keep)
     finally:
         os.close(root)
 

@@ -9,6 +9,7 @@ run before the commit instead of halfway through it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from obsgen.writer.journal import Delete, Put, sha256
@@ -90,7 +91,7 @@ def compute(tree: Tree, files: dict[str, str], paths: dict[str, tuple[str, ...]]
 def encoded(rel: str, text: str) -> bytes:
     """The bytes of a generated file; text that UTF-8 cannot hold (a lone surrogate) is a WriterError."""
     try:
-        return text.encode("utf-8")
+        return text.encode("utf-8", "surrogateescape")  # the bytes of a carried-over file, exactly as read
     except UnicodeEncodeError as exc:
         raise WriterError(f"{rel}: generated text cannot be written as UTF-8 ({exc.reason}); nothing was written") from None
 
@@ -107,22 +108,33 @@ def _compare(tree: Tree, folder: int, parts: tuple[str, ...], data: bytes) -> st
 
 def _stale(tree: Tree, files: dict[str, object], manifest: Manifest) -> list[Delete]:
     """Files the previous run wrote and this one does not, still as it left them (regular files only)."""
-    deletes: dict[str, Delete] = {}
+    listed = _listed(tree, manifest, lambda rel: rel not in files)
+    return [Delete(rel, parts, sha256(data)) for rel, (parts, data) in sorted(listed.items())]
+
+
+def read_listed(tree: Tree, manifest: Manifest, keep: Callable[[str], bool]) -> dict[str, str]:
+    """The texts of the manifest's files that `keep` selects (surrogateescape keeps any bytes as they are)."""
+    return {rel: data.decode("utf-8", "surrogateescape") for rel, (_, data) in _listed(tree, manifest, keep).items()}
+
+
+def _listed(tree: Tree, manifest: Manifest, keep: Callable[[str], bool]) -> dict[str, tuple[tuple[str, ...], bytes]]:
+    """The manifest's files that `keep` selects and that are regular files now, read without following a link."""
+    found: dict[str, tuple[tuple[str, ...], bytes]] = {}
     for index, rel, parts in manifest.entries:
-        if rel in files or rel in deletes:
+        if rel in found or not keep(rel):
             continue
         try:
             folder = tree.folder(parts[:-1])
         except PathProblem as exc:
             if exc.kind == "not-dir":
-                continue  # a file stands where its folder was: the stale file cannot exist
+                continue  # a file stands where its folder was: the listed file cannot exist
             if exc.kind == "symlink":
-                raise manifest.blame(index, rel, f"{exc.where} is a symbolic link; obsgen never deletes through one") from None
+                raise manifest.blame(index, rel, f"{exc.where} is a symbolic link; obsgen never reads, writes or deletes through one") from None
             raise manifest.blame(index, rel, str(exc)) from None
         data = None if folder is None else regular_bytes(folder, parts[-1])
         if data is not None:
-            deletes[rel] = Delete(rel, parts, sha256(data))
-    return [deletes[rel] for rel in sorted(deletes)]
+            found[rel] = (parts, data)
+    return found
 
 
 def _writable(tree: Tree, anchor: tuple[str, ...], checked: set[tuple[str, ...]], root_dev: int) -> None:

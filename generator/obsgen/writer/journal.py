@@ -80,7 +80,7 @@ def _stage(tree: Tree, puts: list[Put], deletes: list[Delete], step: Step) -> li
             for index, put in enumerate(puts):
                 name, doing = f"{index:06d}", f"staging {put.rel}"
                 step(f"stage {put.rel}")
-                data = put.text.encode("utf-8")
+                data = put.text.encode("utf-8", "surrogateescape")
                 write_new(staging, name, data)
                 ops.append(["put", put.rel, name, sha256(data)])
             ops += [["delete", d.rel, d.sha256] for d in deletes]

@@ -1,77 +1,19 @@
-"""Draw a DashboardSpec with grafanalib, then normalise its output to Grafana's current dashboard model.
+"""Draw a DashboardSpec with grafanalib, the one home of grafanalib in obsgen, then normalise it (normalise.py).
 
-This is the only module that imports grafanalib. grafanalib 0.7 writes the old model (schemaVersion 12,
-nulls, string datasources, `rows`, `hideControls`); `normalise` keeps what it built (layout, panel ids,
-titles, targets, units, links, variables) and rewrites it into the shape Grafana 11-13 saves, which
-tests/tsc type-checks against @grafana/schema.
+Queries are rendered here, at the last moment, with the dashboard's scope (global selector, grouping labels).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import grafanalib.core as G
 import orjson
-from grafanalib._gen import DashboardEncoder
 
+from obsgen.emit.grafana.normalise import DS_LABELS, DS_TYPES, GRID_WIDTH, SCHEMA_VERSION, clean, normalise, ref
 from obsgen.emit.grafana.spec import LOKI_VAR, PROM_VAR, DashboardSpec, PanelSpec
-
-SCHEMA_VERSION = 41  # Grafana 12.x/13.x classic dashboard JSON
-GRID_WIDTH = 24
-BUILTIN_ANNOTATION = {
-    "builtIn": 1,
-    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-    "enable": True,
-    "hide": True,
-    "iconColor": "rgba(0, 211, 255, 1)",
-    "name": "Annotations & Alerts",
-    "type": "dashboard",
-}
-DS_TYPES = {PROM_VAR: "prometheus", LOKI_VAR: "loki"}
-DS_LABELS = {PROM_VAR: "Prometheus", LOKI_VAR: "Loki"}
-
-# What current Grafana stores for each panel type, so a normalised panel is complete (the TS types
-# make most of these fields required) and grafanalib's stale option names do not leak through.
-_LEGEND = {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": True}
-_REDUCE = {"calcs": ["lastNotNull"], "fields": "", "values": False}
-DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
-    "timeseries": {"legend": _LEGEND, "tooltip": {"hideZeros": False, "mode": "multi", "sort": "desc"}},
-    "stat": {
-        "colorMode": "value", "graphMode": "area", "justifyMode": "auto", "orientation": "auto",
-        "percentChangeColorMode": "standard", "reduceOptions": _REDUCE, "showPercentChange": False,
-        "textMode": "auto", "wideLayout": True,
-    },
-    "gauge": {
-        "barShape": "flat", "barWidthFactor": 0.5, "effects": {}, "segmentCount": 1, "segmentSpacing": 0.3, "shape": "gauge",
-        "minVizHeight": 75, "minVizWidth": 75, "orientation": "auto", "reduceOptions": _REDUCE,
-        "showThresholdLabels": False, "showThresholdMarkers": True, "sizing": "auto",
-    },
-    "bargauge": {
-        "displayMode": "gradient", "legend": {**_LEGEND, "showLegend": False}, "maxVizHeight": 300, "minVizHeight": 16,
-        "minVizWidth": 8, "namePlacement": "auto", "orientation": "horizontal", "reduceOptions": _REDUCE,
-        "showUnfilled": True, "sizing": "auto", "valueMode": "color",
-    },
-    "table": {"cellHeight": "sm", "frameIndex": 0, "showHeader": True, "sortBy": []},
-    "logs": {
-        "dedupStrategy": "none", "enableLogDetails": True, "prettifyLogMessage": False, "showCommonLabels": False,
-        "showLabels": False, "showLogContextToggle": True, "showTime": True, "sortOrder": "Descending", "wrapLogMessage": True,
-    },
-}
-DEFAULT_CUSTOM: dict[str, dict[str, Any]] = {
-    "timeseries": {
-        "axisBorderShow": False, "axisCenteredZero": False, "axisColorMode": "text", "axisLabel": "", "axisPlacement": "auto",
-        "barAlignment": 0, "drawStyle": "line", "fillOpacity": 10, "gradientMode": "none",
-        "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "insertNulls": False, "lineInterpolation": "linear",
-        "lineWidth": 1, "pointSize": 5, "scaleDistribution": {"type": "linear"}, "showPoints": "never", "spanNulls": False,
-        "stacking": {"group": "A", "mode": "none"}, "thresholdsStyle": {"mode": "off"},
-    },
-    "table": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False, "filterable": True},
-}
-VISUALS = {
-    "timeseries": G.TimeSeries, "stat": G.Stat, "gauge": G.GaugePanel, "table": G.Table, "bargauge": G.BarGauge, "logs": G.Logs,
-}
-
+from obsgen.promql import Expr, Scope
+from obsgen.promql import render as render_promql
 
 # -- grafanalib ------------------------------------------------------------------------------------
 
@@ -80,9 +22,13 @@ def _datasource(var: str) -> dict[str, str]:
     return {"type": DS_TYPES[var], "uid": "${" + var + "}"}
 
 
-def _gl_panel(p: PanelSpec, grid: G.GridPos) -> Any:
+def _text(expr: Expr | str, scope: Scope) -> str:
+    return expr if isinstance(expr, str) else render_promql(expr, scope)
+
+
+def _gl_panel(p: PanelSpec, grid: G.GridPos, scope: Scope) -> Any:
     targets = [
-        G.Target(expr=q.expr, legendFormat=q.legend, refId=_ref(i), instant=q.instant, format="table" if q.table else "time_series",
+        G.Target(expr=_text(q.expr, scope), legendFormat=q.legend, refId=ref(i), instant=q.instant, format="table" if q.table else "time_series",
                  datasource=_datasource(p.datasource))
         for i, q in enumerate(p.queries)
     ]
@@ -107,10 +53,6 @@ def _gl_panel(p: PanelSpec, grid: G.GridPos) -> Any:
     return G.Logs(**common, showTime=True, wrapLogMessages=True, enableLogDetails=True)
 
 
-def _ref(i: int) -> str:
-    return chr(ord("A") + i) if i < 26 else f"Q{i}"
-
-
 def _gl_dashboard(spec: DashboardSpec) -> Any:
     panels: list[Any] = []
     y = 0
@@ -121,7 +63,7 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
         for p in row.panels:
             if x + p.width > GRID_WIDTH:
                 x, y, line = 0, y + line, 0
-            panels.append(_gl_panel(p, G.GridPos(h=p.height, w=p.width, x=x, y=y)))
+            panels.append(_gl_panel(p, G.GridPos(h=p.height, w=p.width, x=x, y=y), spec.scope))
             x, line = x + p.width, max(line, p.height)
         y += line
     templates = [G.Template(name=PROM_VAR, label=DS_LABELS[PROM_VAR], query="prometheus", type="datasource")]
@@ -136,7 +78,7 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
     links += [G.DashboardLink(title=link.title, uri=link.url, type="link", icon="doc", targetBlank=True, keepTime=False,
                               includeVars=False) for link in spec.links]
     annotations = [{
-        "datasource": _datasource(PROM_VAR), "enable": True, "iconColor": "red", "name": a.name, "expr": a.expr,
+        "datasource": _datasource(PROM_VAR), "enable": True, "iconColor": "red", "name": a.name, "expr": _text(a.expr, spec.scope),
         "step": "60s", "titleFormat": "{{alertname}}", "textFormat": "{{severity}}: {{instance}}", "tagKeys": "severity,service",
         "useValueForTime": False,
     } for a in spec.annotations]
@@ -148,165 +90,17 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
     ).auto_panel_ids()
 
 
-# -- normalisation ---------------------------------------------------------------------------------
-
-
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
-    return value
-
-
-def _thresholds(p: PanelSpec) -> dict[str, Any]:
-    steps: list[dict[str, Any]] = []
-    rest = list(p.thresholds)
-    if rest and rest[0][0] is None:
-        steps.append({"color": rest.pop(0)[1], "value": None})  # the base step's null value is part of Grafana's schema
-    else:
-        steps.append({"color": "green", "value": None})
-    steps += [{"color": colour, "value": value} for value, colour in rest]
-    return {"mode": "absolute", "steps": steps}
-
-
-def _target(raw: dict[str, Any], p: PanelSpec) -> dict[str, Any]:
-    ds = raw.get("datasource")
-    assert isinstance(ds, dict), "grafanalib lost a target datasource"
-    if p.visual == "logs":
-        return {"datasource": ds, "editorMode": "code", "expr": raw["expr"], "queryType": "range", "refId": raw["refId"]}
-    query = next(q for i, q in enumerate(p.queries) if _ref(i) == raw["refId"])
-    out = {
-        "datasource": ds, "editorMode": "code", "expr": raw["expr"], "exemplar": query.exemplar,
-        "format": raw.get("format", "time_series"), "instant": bool(raw.get("instant")), "legendFormat": raw.get("legendFormat", ""),
-        "range": not raw.get("instant"), "refId": raw["refId"],
-    }
-    return out
-
-
-def _panel(raw: dict[str, Any], p: PanelSpec) -> dict[str, Any]:
-    kind = raw["type"]
-    assert kind == p.visual, f"grafanalib drew {kind} for {p.visual}"
-    fc = raw.get("fieldConfig", {}).get("defaults", {})
-    custom = {**DEFAULT_CUSTOM.get(kind, {}), **{k: v for k, v in fc.get("custom", {}).items() if k in DEFAULT_CUSTOM.get(kind, {})}}
-    if kind == "timeseries":
-        custom["stacking"] = {"group": "A", "mode": "normal" if p.stack else "none"}
-        custom["fillOpacity"] = 30 if p.stack else 10
-        custom["thresholdsStyle"] = {"mode": "line" if p.threshold_lines else "off"}
-    unit = fc.get("unit") or p.unit
-    defaults: dict[str, Any] = {
-        "color": {"mode": "thresholds" if kind in ("stat", "gauge", "bargauge") else "palette-classic"},
-        "mappings": [], "thresholds": _thresholds(p), "unit": unit,
-    }
-    if custom:
-        defaults["custom"] = custom
-    if p.min is not None:
-        defaults["min"] = p.min
-    if p.max is not None:
-        defaults["max"] = p.max
-    if p.links:
-        defaults["links"] = [{"targetBlank": True, "title": link.title, "url": link.url} for link in p.links]
-    options = {**DEFAULT_OPTIONS[kind], **{k: v for k, v in raw.get("options", {}).items() if k in DEFAULT_OPTIONS[kind]}}
-    if kind in ("stat", "gauge", "bargauge"):
-        options["reduceOptions"] = _REDUCE
-    if kind == "stat":
-        options["graphMode"] = "area"
-        options["colorMode"] = "value"
-    if kind == "logs":
-        options = dict(DEFAULT_OPTIONS["logs"])
-    if kind == "timeseries":
-        options["tooltip"] = DEFAULT_OPTIONS["timeseries"]["tooltip"]
-        options["legend"] = _LEGEND
-    out: dict[str, Any] = {
-        "datasource": raw["dataSource"] if isinstance(raw.get("dataSource"), dict) else raw["datasource"],
-        "description": raw["description"], "fieldConfig": {"defaults": defaults, "overrides": []},
-        "gridPos": raw["gridPos"], "id": raw["id"], "options": options, "targets": [_target(t, p) for t in raw["targets"]],
-        "title": raw["title"], "type": kind,
-    }
-    if p.hide_fields:
-        out["transformations"] = [{"id": "organize", "options": {
-            "excludeByName": {name: True for name in p.hide_fields}, "indexByName": {}, "renameByName": {}}}]
-    if kind == "logs":
-        del out["fieldConfig"]["defaults"]["color"]
-    return out
-
-
-def _variable(raw: dict[str, Any]) -> dict[str, Any]:
-    kind = raw["type"]
-    out: dict[str, Any] = {"hide": 0, "label": raw["label"], "name": raw["name"], "skipUrlSync": False, "type": kind}
-    if kind == "datasource":
-        out.update({"includeAll": False, "multi": False, "options": [], "query": raw["query"], "refresh": 1,
-                    "regex": ""})
-    elif kind == "textbox":
-        out.update({"current": {"text": raw["query"], "value": raw["query"]}, "options": [], "query": raw["query"]})
-    elif kind == "custom":
-        values = raw["query"].split(",")
-        out.update({
-            "allValue": raw.get("allValue") or ".*", "current": {"text": ["All"], "value": ["$__all"]},
-            "includeAll": True, "multi": True, "query": raw["query"],
-            "options": [{"selected": False, "text": v, "value": v} for v in values],
-        })
-    else:
-        out.update({
-            "allValue": raw.get("allValue") or ".*", "current": {"text": ["All"], "value": ["$__all"]},
-            "datasource": raw["datasource"], "includeAll": raw["includeAll"], "multi": raw["multi"],
-            "options": [], "query": {"qryType": 1, "query": raw["query"], "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-            "refresh": 2, "regex": "", "sort": 1,
-        })
-    return out
-
-
-def _link(raw: dict[str, Any]) -> dict[str, Any]:
-    out = {
-        "asDropdown": raw["asDropdown"], "icon": raw["icon"] if raw["type"] == "link" else "external link",
-        "includeVars": raw["includeVars"], "keepTime": raw["keepTime"], "tags": raw["tags"],
-        "targetBlank": raw["targetBlank"], "title": raw["title"], "tooltip": raw.get("tooltip") or "", "type": raw["type"],
-    }
-    if raw["type"] == "link":
-        out["url"] = raw["url"]
-    return out
-
-
-def normalise(raw: dict[str, Any], spec: DashboardSpec) -> dict[str, Any]:
-    """grafanalib's old-style JSON -> the current model: datasource objects, no forbidden nulls, no removed keys."""
-    panel_specs = iter(p for row in spec.rows for p in row.panels)
-    panels = []
-    for item in raw["panels"]:
-        if item["type"] == "row":
-            panels.append({"collapsed": False, "gridPos": item["gridPos"], "id": item["id"], "panels": [], "title": item["title"],
-                           "type": "row"})
-        else:
-            panels.append(_panel(_drop_nulls(item), next(panel_specs)))
-    annotations = [BUILTIN_ANNOTATION, *(_drop_nulls(a) for a in raw["annotations"]["list"])]
-    templating = [_variable(_drop_nulls(v) | {"label": v.get("label") or v["name"], "allValue": v.get("allValue")})
-                  for v in raw["templating"]["list"]]
-    return {
-        "annotations": {"list": annotations},
-        "description": raw["description"],
-        "editable": True,
-        "fiscalYearStartMonth": 0,
-        "graphTooltip": raw["graphTooltip"],
-        "links": [_link(link) for link in raw["links"]],
-        "panels": panels,
-        "refresh": raw["refresh"],
-        "schemaVersion": SCHEMA_VERSION,
-        "tags": raw["tags"],
-        "templating": {"list": templating},
-        "time": {"from": raw["time"]["from"], "to": raw["time"]["to"]},
-        "timepicker": {"refresh_intervals": raw["timepicker"]["refresh_intervals"]},
-        "timezone": raw["timezone"],
-        "title": raw["title"],
-        "uid": raw["uid"],
-        "version": 1,
-    }
-
-
 def grafanalib_json(spec: DashboardSpec) -> dict[str, Any]:
     """grafanalib's own JSON for a spec, before normalisation (tests show it fails the type check)."""
-    return json.loads(json.dumps(_gl_dashboard(spec).to_json_data(), cls=DashboardEncoder))
+    data: dict[str, Any] = clean(_gl_dashboard(spec), drop_nulls=False)
+    return data
 
 
 def render(spec: DashboardSpec) -> str:
-    """Dashboard JSON text: sorted keys, two-space indent, trailing newline, byte-identical across runs."""
+    """Dashboard JSON text: sorted keys, two-space indent, trailing newline, byte-identical across runs.
+
+    normalise reads grafanalib's objects directly: no json.dumps/json.loads round trip, and only the parts it
+    keeps are converted to data.
+    """
     # orjson: json.dumps with indent falls back to the pure-Python encoder, which was a third of generation time.
-    return orjson.dumps(normalise(grafanalib_json(spec), spec), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return orjson.dumps(normalise(_gl_dashboard(spec), spec), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"

@@ -6,6 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from obsgen.promql import PLAIN, Expr, Scope
+
 # Datasource template variables: panels name these, never a datasource UID.
 PROM_VAR = "datasource"
 LOKI_VAR = "loki"
@@ -13,9 +15,9 @@ LOKI_VAR = "loki"
 
 @dataclass(frozen=True)
 class Query:
-    """One PromQL (or LogQL) target."""
+    """One PromQL target (a builder expression, rendered with the dashboard's scope), or LogQL text."""
 
-    expr: str
+    expr: Expr | str
     legend: str = ""
     instant: bool = False  # tables and stats of "now" ask for one sample, not a range
     exemplar: bool = False  # latency panels: fetch exemplars so a point links to its trace in Jaeger
@@ -24,6 +26,8 @@ class Query:
 
 @dataclass(frozen=True)
 class Link:
+    """A link with a title."""
+
     title: str
     url: str
 
@@ -51,6 +55,8 @@ class PanelSpec:
 
 @dataclass(frozen=True)
 class RowSpec:
+    """A row of panels."""
+
     title: str
     panels: tuple[PanelSpec, ...]
 
@@ -72,11 +78,13 @@ class AlertAnnotation:
     """Firing alerts drawn on every time series panel."""
 
     name: str
-    expr: str
+    expr: Expr
 
 
 @dataclass(frozen=True)
 class DashboardSpec:
+    """Everything a dashboard shows, before any Grafana library draws it."""
+
     uid: str
     title: str
     path: str  # relative to the output root: dashboards/<folder>/<slug>.json
@@ -88,6 +96,7 @@ class DashboardSpec:
     links: tuple[Link, ...] = ()
     tag_links: tuple[str, ...] = ()  # "other dashboards with this tag" dropdowns
     loki: bool = False  # the dashboard has a logs panel and needs a Loki datasource variable
+    scope: Scope = PLAIN  # the project's global selector and grouping labels, added when queries are rendered
 
 
 UID_MAX = 40  # Grafana's limit on dashboard UIDs

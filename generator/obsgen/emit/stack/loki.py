@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from obsgen import model as m
-from obsgen.plan import log_alert_rule
+from obsgen.plan import ServicePlan
 
 # The ruler's local storage holds one directory per tenant; with auth disabled the only tenant is "fake".
 TENANT = "fake"
@@ -51,11 +50,10 @@ def config() -> dict[str, Any]:
     }
 
 
-def rule_groups(svc: m.Service) -> dict[str, Any]:
-    """One rule group per service; labels and annotations equal the runbook's (same builder as runbooks.py)."""
+def rule_groups(sp: ServicePlan) -> dict[str, Any]:
+    """One rule group per service; labels and annotations equal the runbook's (both read the plan's rule)."""
     rules = []
-    for la in svc.log_alerts:
-        rule = log_alert_rule(svc, la)
+    for rule in sp.log_alerts:
         rules.append({
             "alert": rule.name,
             "expr": rule.expr,
@@ -63,4 +61,4 @@ def rule_groups(svc: m.Service) -> dict[str, Any]:
             "labels": dict(rule.labels),
             "annotations": dict(rule.annotations),
         })
-    return {"groups": [{"name": f"{svc.name}.logs", "rules": rules}]}
+    return {"groups": [{"name": f"{sp.service.name}.logs", "rules": rules}]}

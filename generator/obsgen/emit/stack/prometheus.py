@@ -6,7 +6,7 @@ from typing import Any
 
 from obsgen import model as m
 from obsgen.errors import CatalogError, Problem
-from obsgen.plan import PROBE_JOB
+from obsgen.naming import PROBE_JOB
 
 SCRAPE_INTERVAL = "15s"
 EVALUATION_INTERVAL = "15s"

@@ -1,0 +1,80 @@
+"""The working state while one service is planned: its recorder, alerts and test cases so far.
+
+A Draft lives only inside `plan_service`; what leaves it is the frozen ServicePlan.
+"""
+
+from __future__ import annotations
+
+from obsgen import gotemplate
+from obsgen import model as m
+from obsgen.duration import parse_duration
+from obsgen.plan.records import Recorder
+from obsgen.plan.synth import Synth
+from obsgen.plan.types import AlertRule, ExpectedAlert, ExprCheck, Labels, Path, PlanError, TestCase, TestSeries
+from obsgen.promql import Expr, Scope, render
+
+
+class Draft:
+    """Rules and cases of one service while they are being planned."""
+
+    def __init__(self, service: m.Service, scope: Scope, runbook_urls: dict[str, str], with_cases: bool = True) -> None:
+        self.svc = service
+        self.scope = scope
+        self.with_cases = with_cases  # False: rules only, no test inputs (a run that writes no rule tests)
+        self.synth = Synth(service)
+        self.records = Recorder(service, scope)
+        self.runbook_urls = runbook_urls
+        self.alerts: list[AlertRule] = []
+        self.cases: list[TestCase] = []
+        self.rule_labels = (("service", service.name), ("team", service.team))
+
+    def text(self, expr: Expr) -> str:
+        return render(expr, self.scope)
+
+    def make_alert(
+        self, name: str, expr: Expr | str, for_: str, severity: str, summary: str, description: str, runbook: m.Runbook,
+        origin: str, output_labels: tuple[str, ...], extra_labels: Labels = (), queries: tuple[Expr | str, ...] = (),
+    ) -> AlertRule:
+        labels = tuple(sorted({**dict(extra_labels), **dict(self.rule_labels), "severity": severity}.items()))
+        annotations = (("description", description), ("runbook_url", self.runbook_urls[name]), ("summary", summary))
+        text = expr if isinstance(expr, str) else self.text(expr)
+        shown = tuple(q if isinstance(q, str) else self.text(q) for q in queries) or (text,)
+        return AlertRule(name, text, for_, severity, labels, annotations, runbook, origin, shown, output_labels)
+
+    def expected(self, rule: AlertRule, out_labels: dict[str, str], value: float | None) -> ExpectedAlert:
+        labels = {**out_labels, **dict(rule.labels)}
+        render_labels = dict(out_labels)  # $labels holds the expression's labels, not the rule's
+        ann = tuple(
+            (k, gotemplate.render(v, render_labels, value) if k == "description" else v) for k, v in rule.annotations
+        )
+        return ExpectedAlert(tuple(sorted(labels.items())), ann)
+
+    def add_case(self, name: str, series: list[TestSeries], minutes: int, rule: AlertRule,
+                 fired: list[tuple[dict[str, str], float | None]], checks: tuple[ExprCheck, ...] = (),
+                 rules: tuple[AlertRule, ...] = ()) -> None:
+        expected: list[ExpectedAlert] = []
+        for r in rules or (rule,):
+            expected.extend(self.expected(r, labels, value) for labels, value in fired)
+        self.cases.append(TestCase(name, tuple(series), minutes, rule.name, tuple(expected), checks))
+
+    def check_labels(self, alert: m.Alert, path: Path, out_labels: tuple[str, ...]) -> None:
+        available = set(out_labels)
+        for label in sorted(gotemplate.labels_used(alert.description)):
+            if label not in available:
+                raise PlanError((*path, "description"),
+                                f"description uses $labels.{label}, but the alert expression only yields "
+                                f"{', '.join(sorted(available)) or 'no labels'} (rule labels are not visible to templates)")
+
+    def catalog_rule(self, alert: m.Alert, expr: Expr | str, out: tuple[str, ...], path: Path,
+                     queries: tuple[Expr | str, ...] = ()) -> AlertRule:
+        """An alert the catalog declares, after checking its description only uses labels the expression yields."""
+        self.check_labels(alert, path, out)
+        rule = self.make_alert(alert.name, expr, alert.for_, alert.severity, alert.summary, alert.description,
+                               alert.runbook, alert.template, out, alert.labels, queries)
+        self.alerts.append(rule)
+        return rule
+
+    @staticmethod
+    def eval_minutes(alert: m.Alert, window: str | None = None) -> int:
+        extra = parse_duration(window) if window else 0
+        return int((parse_duration(alert.for_) + extra) // 60) + 3
