@@ -119,15 +119,24 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change (drift check).")
 @click.option("--only", "only", multiple=True, metavar="OUTPUT[,OUTPUT]",
               help="Generate only these outputs (rules, rule-tests, runbooks, stack, grafana, k6); others stay as they are.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait for another obsgen run on the same --out before failing.")
 @click.option("--gc", "gc_mode", type=click.Choice(GC_MODES), default=None, hidden=True,
               help="Garbage collector mode for the run (benchmarks compare them).")
 @friendly
-def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, ...], gc_mode: str | None) -> None:
-    """Regenerate every output from the catalogs."""
+def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, ...], lock_timeout: float,
+             gc_mode: str | None) -> None:
+    """Regenerate every output from the catalogs.
+
+    Writing is confined to --out (no path outside it, and no symbolic link inside it, is ever written or
+    deleted) and crash-safe: an interrupted run is finished or undone by the next one, and --check reports it.
+    Runs on one --out take turns through the lock file --out/.obsgen.lock; a run that waits longer than
+    --lock-timeout fails without writing.
+    """
     from obsgen import pipeline
     from obsgen.settings import Settings
     from obsgen.slo_options import SloOptions
-    from obsgen.writer import diff, write
+    from obsgen.writer import WriterError, diff, kill_at_step, write
 
     outputs = _only(only)
     settings = Settings.from_env(os.environ)  # the only place settings are read; the emitters get a value
@@ -137,21 +146,28 @@ def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, 
     from obsgen.emit import needs_cases
 
     files = pipeline.emit(pipeline.plan(loaded, with_cases=needs_cases(outputs), slo=slo), settings, outputs)
-    if outputs:
-        files = {**pipeline.kept_files(out, outputs), **files}
+    try:
+        if outputs:
+            files = {**pipeline.kept_files(out, outputs), **files}
+        if check:
+            drift = diff(files, out, lock_timeout=lock_timeout)
+        else:
+            drift = write(files, out, lock_timeout=lock_timeout, fault=kill_at_step(os.environ.get("OBSGEN_WRITER_FAULT")))
+    except WriterError as exc:
+        click.echo(one_line(str(exc)), err=True)
+        sys.exit(1)
     if check:
-        drift = diff(files, out)
         if drift.clean:
             click.echo(f"obsgen: {len(files)} generated files are up to date")
             return
         for line in drift.lines():
-            click.echo(line)
+            click.echo(one_line(line))
         click.echo("obsgen: generated files are out of date; run `make generate` and commit the result", err=True)
         sys.exit(1)
-    drift = write(files, out)
+    recovered = f"; {drift.interrupted}" if drift.interrupted else ""
     click.echo(
         f"obsgen: {len(loaded.bundle.services)} catalogs -> {len(files)} files in {out} "
-        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed)"
+        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed{recovered})"
     )
 
 

@@ -16,15 +16,16 @@ from typing import Any
 from obsgen.catalog.load import RawCatalog, load_yaml_documents
 from obsgen.convert import openslo, sloth
 from obsgen.convert.infer import infer_metrics
+from obsgen.convert.output import MARK, write
 from obsgen.convert.report import Report
 from obsgen.convert.sloth import ServiceDraft
 from obsgen.errors import CatalogError, Problem
 from obsgen.yamltext import dump
 
 FORMATS = ("sloth", "sloth-k8s", "openslo")
+__all__ = ["FORMATS", "MARK", "Conversion", "convert", "detect", "input_files", "write"]
 SUFFIXES = (".yaml", ".yml")
 DEFAULT_PERIOD = "30d"  # Sloth's --default-slo-period
-MARK = "# Converted by `obsgen convert`"  # a catalog starting so may be rewritten by the next conversion
 
 
 @dataclass
@@ -198,34 +199,3 @@ def convert(paths: list[Path], fmt: str | None = None, period: str = DEFAULT_PER
     result.errors = _check(result.files, out)
     return result
 
-
-def write(files: dict[str, str], out: Path, force: bool = False) -> tuple[list[str], list[str], list[Problem]]:
-    """Write the catalogs (each atomically), leaving unchanged ones untouched: (written, unchanged, refusals).
-
-    A file that exists and was not written by a conversion (it lacks the header) is a hand-written catalog: it is
-    not replaced unless `force`. Nothing else in the folder is touched, so conversions can be run file by file.
-    """
-    import os
-
-    refusals = []
-    for name in sorted(files):
-        target = out / name
-        if target.exists() and not force and not target.read_text(encoding="utf-8", errors="replace").startswith(MARK):
-            refusals.append(Problem(str(target), 1, "", "exists and was not written by obsgen convert; not replaced "
-                                                        "(move it, or pass --force)"))
-    if refusals:
-        return [], [], refusals
-    written, unchanged = [], []
-    out.mkdir(parents=True, exist_ok=True)
-    for name in sorted(files):
-        target = out / name
-        data = files[name].encode("utf-8")
-        if target.exists() and target.read_bytes() == data:
-            unchanged.append(name)
-            continue
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-        written.append(name)
-    return written, unchanged, refusals
