@@ -171,3 +171,13 @@ def test_a_folder_converts_every_spec_in_it(tmp_path: Path) -> None:
     result = obsgen("convert", str(folder), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert sorted(_yaml_files(tmp_path / "out")) == ["cart.yaml", "shop.yaml"]
+
+
+def test_a_link_where_a_catalog_goes_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "catalogs"
+    out.mkdir()
+    (tmp_path / "elsewhere.yaml").write_text("# Converted by `obsgen convert` from a.yml\n")
+    (out / "shop.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    result = obsgen("convert", str(_write(tmp_path, "spec.yaml", SPEC)), "--out", str(out))
+    assert result.returncode == 1 and "shop.yaml: is not a plain file" in result.stderr
+    assert (tmp_path / "elsewhere.yaml").read_text().startswith("# Converted")  # the link's target is untouched
