@@ -17,19 +17,25 @@ import click
 
 from obsgen import __version__
 from obsgen.cli_types import HttpUrl, ListenAddress, Seconds, http_token
-from obsgen.errors import CatalogError
+from obsgen.errors import CatalogError, Problem
 
 if TYPE_CHECKING:
+    from obsgen.pipeline import Loaded
     from obsgen.plan import Plan
+    from obsgen.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+config_option = click.option(
+    "--config", "-c", "config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+    help="Project file (default: ./obsgen.yaml when there is one, else obsgen's defaults).",
+)
 catalogs_option = click.option(
-    "--catalogs", "catalogs", type=click.Path(path_type=Path), default=Path("catalogs"), show_default=True,
-    help="Directory of catalog files (*.yaml, *.yml, *.jsonnet).",
+    "--catalogs", "catalogs", type=click.Path(path_type=Path), default=None,
+    help="Directory of catalog files (*.yaml, *.yml, *.jsonnet); overrides the project file's (default: catalogs).",
 )
 env_option = click.option(
-    "--env", "env", default="prod", show_default=True, help="Environment whose overrides apply (dev, staging, prod...).",
+    "--env", "env", default=None, help="Environment whose overrides apply; one the project file declares (default: its default, prod).",
 )
 
 
@@ -71,11 +77,38 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _planned(catalogs: Path, env: str) -> Plan:
+def _project(config: Path | None) -> Project:
+    """The project file of --config, else ./obsgen.yaml, else the defaults (problems in it stop the run, located)."""
+    from obsgen.project import find_project
+
+    return find_project(config)
+
+
+def _env(env: str | None, project: Project) -> str:
+    if env is None:
+        return project.default_env
+    if env not in project.environments:
+        where = project.file or "obsgen's defaults"
+        raise click.BadParameter(f"unknown environment {env!r}; {where} declares {', '.join(project.environments)} "
+                                 "(environments.names)", param_hint="--env")
+    return env
+
+
+def _load(project: Project, catalogs: Path | None, env: str | None) -> Loaded:
+    """The catalog stage: --catalogs (named as given), else the project's folder (named as the project file writes it)."""
+    from obsgen import pipeline
+
+    if catalogs is not None:
+        return pipeline.load(catalogs, _env(env, project))
+    return pipeline.load(project.catalogs_path, _env(env, project), display=project.catalogs)
+
+
+def _planned(config: Path | None, catalogs: Path | None, env: str | None) -> Plan:
     """Load, validate and plan: every problem either stage finds is reported, located, before anything else runs."""
     from obsgen import pipeline
 
-    return pipeline.plan(pipeline.load(catalogs, env))
+    project = _project(config)
+    return pipeline.planned(_load(project, catalogs, env), project.plan)
 
 
 # Generation is one short process that builds many small objects and frees almost none before it exits:
@@ -93,13 +126,18 @@ def _tune_gc(mode: str) -> None:
         gc.disable()
 
 
-def _only(values: tuple[str, ...]) -> tuple[str, ...]:
-    from obsgen.emit import EMITTERS
+def _only(values: tuple[str, ...], project: Project) -> tuple[str, ...]:
+    """The outputs --only names (grafana and stack name their parts), each one the project generates."""
+    from obsgen.emit import UnknownOutput, expand
 
-    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
-    unknown = sorted(set(names) - set(EMITTERS))
-    if unknown:
-        raise click.BadParameter(f"unknown output {unknown[0]!r}; choose from {', '.join(EMITTERS)}", param_hint="--only")
+    try:
+        names = expand(n.strip() for v in values for n in v.split(",") if n.strip())
+    except UnknownOutput as exc:
+        raise click.BadParameter(str(exc), param_hint="--only") from None
+    other = [n for n in names if n not in project.outputs]
+    if other:
+        raise click.BadParameter(f"{other[0]!r} is not among the outputs of {project.file or 'this project'} "
+                                 f"({', '.join(project.outputs)})", param_hint="--only")
     return names
 
 
@@ -111,64 +149,101 @@ def main() -> None:
 
 
 @main.command()
+@config_option
 @catalogs_option
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("."), show_default=True,
-              help="Directory to write the generated tree into.")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Directory to write the generated tree into; overrides the project file's output.root (default: .).")
 @env_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change (drift check).")
 @click.option("--only", "only", multiple=True, metavar="OUTPUT[,OUTPUT]",
-              help="Generate only these outputs (rules, rule-tests, runbooks, stack, grafana, k6); others stay as they are.")
+              help="Generate only these outputs (rules, rule-tests, runbooks, dashboards, provisioning, alertmanager, loki, "
+                   "k6, compose; grafana and stack name groups of them); others stay as they are.")
 @click.option("--gc", "gc_mode", type=click.Choice(GC_MODES), default=None, hidden=True,
               help="Garbage collector mode for the run (benchmarks compare them).")
 @friendly
-def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, ...], gc_mode: str | None) -> None:
-    """Regenerate every output from the catalogs."""
+def generate(config: Path | None, catalogs: Path | None, out: Path | None, env: str | None, check: bool,
+             only: tuple[str, ...], gc_mode: str | None) -> None:
+    """Regenerate the outputs the project file selects from the catalogs."""
     from obsgen import pipeline
-    from obsgen.settings import Settings
+    from obsgen.emit import OutputClash, needs_cases
     from obsgen.writer import diff, write
 
-    outputs = _only(only)
-    settings = Settings.from_env(os.environ)  # the only place settings are read; the emitters get a value
-    loaded = pipeline.load(catalogs, env)
+    project = _project(config)
+    outputs = _only(only, project)
+    chosen = outputs or project.outputs
+    settings = project.settings  # the emitters get values; nothing reads the environment
+    target = out if out is not None else project.out_path
+    loaded = _load(project, catalogs, env)
     _tune_gc(gc_mode or GC_MODE)
-    from obsgen.emit import needs_cases
-
-    files = pipeline.emit(pipeline.plan(loaded, with_cases=needs_cases(outputs)), settings, outputs)
+    try:
+        files = pipeline.emit(pipeline.planned(loaded, project.plan, needs_cases(chosen)), settings, chosen)
+    except OutputClash as exc:
+        raise CatalogError([Problem(str(project.file or "obsgen.yaml"), None, "output.paths", str(exc))]) from None
     if outputs:
-        files = {**pipeline.kept_files(out, outputs), **files}
+        files = {**pipeline.kept_files(target, outputs, settings), **files}
     if check:
-        drift = diff(files, out)
+        drift = diff(files, target)
         if drift.clean:
             click.echo(f"obsgen: {len(files)} generated files are up to date")
             return
         for line in drift.lines():
             click.echo(line)
-        click.echo("obsgen: generated files are out of date; run `make generate` and commit the result", err=True)
+        click.echo(f"obsgen: generated files are out of date; run `{settings.command}` and commit the result", err=True)
         sys.exit(1)
-    drift = write(files, out)
+    drift = write(files, target)
     click.echo(
-        f"obsgen: {len(loaded.bundle.services)} catalogs -> {len(files)} files in {out} "
+        f"obsgen: {len(loaded.bundle.services)} catalogs -> {len(files)} files in {target} "
         f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed)"
     )
 
 
 @main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."), required=False)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@friendly
+def init(directory: Path, force: bool) -> None:
+    """Scaffold a project in DIRECTORY (default: here): obsgen.yaml, an example catalog, CI jobs, pre-commit, schemas."""
+    from obsgen import scaffold
+
+    there = scaffold.existing(directory)
+    if there and not force:
+        for path in there:
+            click.echo(f"obsgen init: {directory / path} exists; not overwritten (use --force to replace it)", err=True)
+        sys.exit(1)
+    for path in scaffold.write(directory):
+        click.echo(f"wrote {directory / path}")
+    click.echo("obsgen init: next, run `obsgen generate` and `obsgen check` here, then commit the result")
+
+
+@main.command()
+@click.argument("which", type=click.Choice(["catalog", "project"]))
+@friendly
+def schema(which: str) -> None:
+    """Print the JSON Schema of a catalog or of obsgen.yaml, for editors and CI that validate offline."""
+    from obsgen.scaffold import schema_text
+
+    click.echo(schema_text(which), nl=False)
+
+
+@main.command()
+@config_option
 @catalogs_option
 @env_option
 @friendly
-def validate(catalogs: Path, env: str) -> None:
+def validate(config: Path | None, catalogs: Path | None, env: str | None) -> None:
     """Check catalogs against the schema and every cross-reference, naming and cardinality rule."""
-    plan = _planned(catalogs, env)
+    plan = _planned(config, catalogs, env)
     click.echo(f"obsgen: {len(plan.services)} catalogs are valid")
 
 
 @main.command("list")
+@config_option
 @catalogs_option
 @env_option
 @friendly
-def list_(catalogs: Path, env: str) -> None:
+def list_(config: Path | None, catalogs: Path | None, env: str | None) -> None:
     """Print what the catalogs define: services, metrics, SLOs and alerts."""
-    plan = _planned(catalogs, env)
+    plan = _planned(config, catalogs, env)
     for sp in plan.services:
         svc = sp.service
         click.echo(f"{svc.name}  (team {svc.team}, {svc.source})")
@@ -188,13 +263,14 @@ def list_(catalogs: Path, env: str) -> None:
 
 
 @main.command()
+@config_option
 @catalogs_option
 @env_option
 @click.option("--service", "services", multiple=True, help="Simulate only this service (repeatable); default: every catalog.")
 @click.option("--listen", type=ListenAddress(), default="127.0.0.1:8000", show_default=True,
               help="HOST:PORT to serve on (port 0 picks a free one; [::1]:PORT for IPv6).")
 @friendly
-def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: tuple[str, int]) -> None:
+def simulate(config: Path | None, catalogs: Path | None, env: str | None, services: tuple[str, ...], listen: tuple[str, int]) -> None:
     """Run a demo service exposing the catalogs' metrics, the load tests' endpoints and a fault endpoint."""
     import signal
     import threading
@@ -204,7 +280,7 @@ def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: tuple[
     except ImportError as exc:
         raise click.ClickException(f"the demo service needs prometheus-client: pip install 'obsgen[demo]' ({exc})") from exc
 
-    bundle = _planned(catalogs, env).bundle
+    bundle = _planned(config, catalogs, env).bundle
     host, port = listen
     try:
         sim = Simulator(bundle, list(services) or None)
@@ -233,17 +309,23 @@ def simulate(catalogs: Path, env: str, services: tuple[str, ...], listen: tuple[
 @click.option("--grafana-url", "url", type=HttpUrl(), required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000.")
 @click.option("--token-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="File holding a Grafana service account token (default: the GRAFANA_TOKEN environment variable).")
-@click.option("--dashboards", "root", type=click.Path(path_type=Path, file_okay=False), default=Path("dashboards"),
-              show_default=True, help="Generated dashboards directory (<folder>/<name>.json).")
+@config_option
+@click.option("--dashboards", "root", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Generated dashboards directory (<folder>/<name>.json); default: the project's (dashboards).")
 @click.option("--dry-run", is_flag=True, help="Show what would be created or updated; change nothing.")
 @click.option("--timeout", type=Seconds(), default=10.0, show_default=True,
               help="Seconds per HTTP request in total (connect and every read); each retry gets its own.")
 @click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True,
               help="Retries for timeouts and 502/503/504 answers.")
 @friendly
-def import_(url: str, token_file: Path | None, root: Path, dry_run: bool, timeout: float, retries: int) -> None:
+def import_(url: str, token_file: Path | None, config: Path | None, root: Path | None, dry_run: bool, timeout: float,
+            retries: int) -> None:
     """Create folders and upload every generated dashboard to Grafana (overwrite by UID)."""
     from obsgen.grafana_import import DashboardFileError, GrafanaImportError, import_dashboards
+
+    if root is None:
+        project = _project(config)
+        root = project.out_path / project.settings.root("dashboards", "dashboards")
 
     if token_file:
         token = http_token(token_file.read_bytes(), str(token_file))
@@ -302,6 +384,7 @@ def verify(prometheus: str, alertmanager: str, grafana: str, loki: str, collecto
 
 @main.command()
 @click.argument("alert")
+@config_option
 @catalogs_option
 @env_option
 @click.option("--alertmanager", default="http://127.0.0.1:9093", show_default=True, help="Alertmanager base URL.")
@@ -312,12 +395,12 @@ def verify(prometheus: str, alertmanager: str, grafana: str, loki: str, collecto
 @click.option("--prometheus", default="http://127.0.0.1:9090", show_default=True, help="Prometheus base URL, for --fault.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for each step.")
 @friendly
-def drill(alert: str, catalogs: Path, env: str, alertmanager: str, severity: str | None, expect: tuple[str, ...],
+def drill(alert: str, config: Path | None, catalogs: Path | None, env: str | None, alertmanager: str, severity: str | None, expect: tuple[str, ...],
           fault: bool, demo: str, prometheus: str, timeout: float) -> None:
     """Send ALERT through Alertmanager (or trigger it for real with --fault), report its receivers, resolve it."""
     from obsgen import drill as d
 
-    bundle = _planned(catalogs, env).bundle
+    bundle = _planned(config, catalogs, env).bundle
     try:
         if fault:
             receivers = d.with_fault(bundle, alert, alertmanager.rstrip("/"), prometheus.rstrip("/"), demo.rstrip("/"),
