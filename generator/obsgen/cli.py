@@ -217,12 +217,21 @@ def init(directory: Path, force: bool) -> None:
 
 @main.command()
 @click.argument("which", type=click.Choice(["catalog", "project"]))
+@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True,
+              help="markdown prints the reference page docs/ keeps (one table per object).")
 @friendly
-def schema(which: str) -> None:
+def schema(which: str, fmt: str) -> None:
     """Print the JSON Schema of a catalog or of obsgen.yaml, for editors and CI that validate offline."""
+    import json
+
     from obsgen.scaffold import schema_text
 
-    click.echo(schema_text(which), nl=False)
+    text = schema_text(which)
+    if fmt == "markdown":
+        from obsgen.schema_doc import page
+
+        text = page(which, json.loads(text))
+    click.echo(text, nl=False)
 
 
 @main.command()
