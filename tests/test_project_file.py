@@ -172,3 +172,15 @@ def test_an_undeclared_environment_is_a_usage_error(tmp_path: Path) -> None:
     result = obsgen("generate", "--env", "staging", cwd=where)
     assert result.returncode == 2 and "unknown environment 'staging'" in result.stderr
     assert not (where / "rules").exists()
+
+
+def test_a_catalog_override_for_an_undeclared_environment_is_located(tmp_path: Path) -> None:
+    """A typo in an environment name would never apply; the catalog line that holds it is named."""
+    where = project_dir(tmp_path, "environments: {names: [qa, prod]}\n")
+    result = obsgen("validate", cwd=where)
+    line = next(i for i, text in enumerate((where / "catalogs" / "shop.yaml").read_text().splitlines(), 1) if text == "  dev:")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (f"catalogs/shop.yaml:{line}: environments.dev: obsgen.yaml declares no environment "
+                                             "'dev' (environments.names: qa, prod)")
+    (where / "obsgen.yaml").write_text("environments: {names: [dev, prod]}\n")
+    assert obsgen("validate", cwd=where).returncode == 0

@@ -98,9 +98,15 @@ def _load(project: Project, catalogs: Path | None, env: str | None) -> Loaded:
     """The catalog stage: --catalogs (named as given), else the project's folder (named as the project file writes it)."""
     from obsgen import pipeline
 
+    chosen = _env(env, project)
     if catalogs is not None:
-        return pipeline.load(catalogs, _env(env, project))
-    return pipeline.load(project.catalogs_path, _env(env, project), display=project.catalogs)
+        loaded = pipeline.load(catalogs, chosen)
+    else:
+        loaded = pipeline.load(project.catalogs_path, chosen, display=project.catalogs)
+    problems = pipeline.environment_problems(loaded, project.environments, str(project.file or "obsgen's defaults"))
+    if problems:
+        raise CatalogError(problems)
+    return loaded
 
 
 def _planned(config: Path | None, catalogs: Path | None, env: str | None) -> Plan:

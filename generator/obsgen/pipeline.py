@@ -45,6 +45,19 @@ def load(catalogs: Path, env: str = "prod", display: str | None = None) -> Loade
     return Loaded(bundle, sources)
 
 
+def environment_problems(loaded: Loaded, declared: Iterable[str], where: str) -> list[Problem]:
+    """Catalog overrides for an environment the project does not declare: a typo there would never apply."""
+    names = tuple(declared)
+    problems = []
+    for raw in loaded.sources.values():
+        overrides = raw.data.get("environments", {}) if isinstance(raw.data, dict) else {}
+        for env in overrides if isinstance(overrides, dict) else ():
+            if env not in names:
+                problems.append(Problem(raw.file, raw.line_of(("environments", env)), f"environments.{env}",
+                                        f"{where} declares no environment '{env}' (environments.names: {', '.join(names)})"))
+    return problems
+
+
 def _locate(problem: PlanProblem, sources: Mapping[str, RawCatalog]) -> Problem:
     raw = sources.get(problem.service)
     if raw is None:
