@@ -149,10 +149,10 @@ def markdown(schema: Schema, title: str, intro: str, header: str = "") -> str:
         props = dict(node.get("properties", {}))
         for pattern, sub in node.get("patternProperties", {}).items():
             own = sub.get("description", "")
-            props["<name>"] = {**sub, "description": f"any key matching {_code(pattern)}" + (f". {own}" if own else "")}
+            props["{name}"] = {**sub, "description": f"any key matching {_code(pattern)}" + (f". {own}" if own else "")}
         extra = node.get("additionalProperties")
         if isinstance(extra, dict):
-            props["<name>"] = extra
+            props["{name}"] = extra
         for name, sub in props.items():
             base = path if path != "(top level)" else ""
             objects = [o for i, o in enumerate(_objects(sub, schema)) if o not in _objects(sub, schema)[:i]]
