@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CATALOGS ?=
 OBSGEN_ARGS := $(if $(CATALOGS),--catalogs $(CATALOGS))
 
-.PHONY: help venv generate check validate test test-deps lint lock bench up down clean
+.PHONY: help venv generate check validate test test-deps fuzz lint lock bench up down clean
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,12 +37,15 @@ test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, 
 test: test-deps  ## Run the whole suite with the real tools
 	$(BIN)/python -m pytest -q
 
+fuzz: test-deps  ## The property tests with many more examples (valid catalogs in, valid output out; mutations never crash)
+	OBSGEN_FUZZ=1 $(BIN)/python -m pytest -q tests/test_valid_catalogs.py tests/test_loader_hypothesis.py
+
 lint: $(BIN)/obsgen  ## ruff on the package and tests
 	$(BIN)/ruff check generator tests bench
 
 lock:  ## Refresh requirements.lock from pyproject.toml (pip-tools, with hashes); commit the result
 	test -x .cache/pip-tools/bin/pip-compile || { $(PYTHON) -m venv .cache/pip-tools && .cache/pip-tools/bin/pip install --quiet 'pip-tools==7.6.2'; }
-	.cache/pip-tools/bin/pip-compile --quiet --upgrade --extra test --extra demo --all-build-deps --allow-unsafe \
+	.cache/pip-tools/bin/pip-compile --quiet --upgrade --extra test --extra demo --extra check --all-build-deps --allow-unsafe \
 	  --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 bench: $(BIN)/obsgen  ## Generation benchmark (10/100/1000 services)

@@ -87,7 +87,7 @@ build_otelcol() {
   export GOSUMDB
   GOBIN="$work/bin" go install "go.opentelemetry.io/collector/cmd/builder@v$base" || return 1
   manifest="$work/builder.yaml"
-  PYTHONPATH=$ROOT/generator "$PY" -m obsgen.otelcol_components --config "$ROOT/compose/otel-collector/config.yaml" \
+  PYTHONPATH=$ROOT/generator "$PY" -m obsgen.check.otelcol_components --config "$ROOT/compose/otel-collector/config.yaml" \
     --version "$base" --output-path "$work/dist" >"$manifest" || return 1
   cat "$manifest"
   "$work/bin/builder" --config="$manifest" || return 1
@@ -100,7 +100,7 @@ build_otelcol_keyed() { build_otelcol "${1%-*}" "$2"; }
 
 otelcol_key() {
   # The binary depends on the component set too: key it by version plus a hash of the components.
-  PYTHONPATH=$ROOT/generator "$PY" -m obsgen.otelcol_components --config "$ROOT/compose/otel-collector/config.yaml" --key
+  PYTHONPATH=$ROOT/generator "$PY" -m obsgen.check.otelcol_components --config "$ROOT/compose/otel-collector/config.yaml" --key
 }
 
 build_promtool() {

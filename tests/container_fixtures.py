@@ -1,10 +1,13 @@
-"""Pytest plugin (loaded from conftest.py): a container engine for the session and a report of which
-validator path ran (container or local), printed in the terminal summary.
+"""Pytest plugin (loaded from conftest.py): a container engine for the session, the runners the checks use, Node.js
+with the locked packages, and a report of which path each check ran (printed in the terminal summary).
 
 Engine: DOCKER_HOST or /var/run/docker.sock if present; else, where podman is installed, a
 `podman system service` on a temporary socket for this session only (stopped at teardown). Images
 built locally by scripts/build-images.sh are used through $OBSGEN_IMAGES_ENV
 (default /var/cache/obsgen/images.env), loaded only for the podman engine we start ourselves.
+
+The CI policy lives here, not in obsgen: with CI=true the pinned runner must reach an engine, and every check
+whose tool has an image must run in it (a user's `obsgen check` falls back to local binaries instead).
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from obsgen.containers import Result, Runner, RunnerError, connect, in_ci
+from obsgen.check.containers import connect
+from obsgen.check.context import Context
+from obsgen.check.layout import Layout
+from obsgen.check.node import NodeEnv, NodeUnavailable, ensure
+from obsgen.check.registry import CHECKS, run_one
+from obsgen.check.result import CheckResult
+from obsgen.check.runner import Result, Runner, RunnerError
+from obsgen.check.tools import TOOLS
+
+from conftest import in_ci, missing_tool, require_tool
 
 IMAGES_ENV = Path(os.environ.get("OBSGEN_IMAGES_ENV", "/var/cache/obsgen/images.env"))
 SOCKET_WAIT = 30.0  # seconds for podman's API socket to answer
@@ -41,7 +53,7 @@ class Run:
     tool: str
     path: str
     runner: str
-    returncode: int
+    failed: bool
     reason: str
 
 
@@ -85,9 +97,9 @@ def container_engine() -> Iterator[Engine]:
         deadline = time.monotonic() + SOCKET_WAIT
         os.environ["DOCKER_HOST"] = host
         while True:
-            client, why = connect()
-            if client is not None:
-                client.close()
+            engine, why = connect()
+            if engine is not None:
+                engine.close()
                 break
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"podman system service did not answer on {sock}: {why}; "
@@ -114,19 +126,45 @@ def container_engine() -> Iterator[Engine]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def require_container_path(runner: Runner) -> None:
+    """The CI policy: no engine is a failure in CI (a skip, with the reason, elsewhere)."""
+    if not runner.uses_containers:
+        message = f"no container engine ({runner.reason})"
+        if in_ci():
+            pytest.fail(f"{message}; CI must run the container path")
+        pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def runner(container_engine: Engine) -> Iterator[Runner]:
-    """The validator runner; in CI a missing engine fails (the container path is mandatory there)."""
-    try:
-        r = Runner()
-    except RunnerError as e:
-        if in_ci():
-            pytest.fail(str(e))
-        pytest.skip(str(e))
+    """The pinned runner, as `obsgen check` resolves it: the image, else the Go-built binary, else PATH."""
+    r = Runner(mode="auto")
+    if in_ci() and not r.uses_containers:
+        pytest.fail(f"no container engine ({r.reason}); CI must run the container path")
     try:
         yield r
     finally:
         r.close()
+
+
+@pytest.fixture(scope="session")
+def floor_runner() -> Runner:
+    """Debian's promtool 2.42 and amtool 0.25 from PATH: the compatibility floor the generated files must also pass."""
+    binaries = {tool: [require_tool(tool)] for tool in ("promtool", "amtool")}
+    return Runner(mode="local", binaries=binaries, reason="the Debian compatibility floor")
+
+
+@pytest.fixture(scope="session")
+def node_env() -> NodeEnv:
+    """Node.js with the locked packages, installed by the same code `obsgen check` uses."""
+    try:
+        return ensure()
+    except NodeUnavailable as exc:
+        missing_tool(f"the Node.js checks cannot run: {exc} (run `make test-deps`)")
+
+
+def record(request: pytest.FixtureRequest, tool: str, path: str, runner: str, failed: bool, reason: str) -> None:
+    request.config.stash[RUNS_KEY].append(Run(request.node.nodeid, tool, path, runner, failed, reason))
 
 
 Validate = Callable[..., Result]
@@ -134,18 +172,41 @@ Validate = Callable[..., Result]
 
 @pytest.fixture
 def validate(runner: Runner, request: pytest.FixtureRequest) -> Validate:
-    """Run a tool through the runner and record which path ran, for the terminal summary."""
+    """Run a tool through the pinned runner and record which path ran, for the terminal summary."""
 
     def run(tool: str, args: Sequence[str], files: Mapping[str, Path] | None = None,
             env: Mapping[str, str] | None = None) -> Result:
         try:
             result = runner.run(tool, args, files, env)
         except RunnerError as e:
-            if in_ci():
-                pytest.fail(f"{tool}: {e}")
-            pytest.skip(f"{tool}: {e}")
-        request.config.stash[RUNS_KEY].append(
-            Run(request.node.nodeid, tool, result.path, result.runner, result.returncode, result.reason))
+            missing_tool(f"{tool}: {e}")
+        record(request, tool, result.path, result.runner, not result.ok, result.reason)
+        return result
+
+    return run
+
+
+RunCheck = Callable[..., CheckResult]
+
+
+@pytest.fixture
+def run_check(runner: Runner, request: pytest.FixtureRequest) -> RunCheck:
+    """Run one check (obsgen.check's own code) on a tree; a check that cannot run follows the missing-tool policy.
+
+    With the pinned runner in CI, a check whose tool has an image must have run in it.
+    """
+
+    def run(name: str, root: Path, with_runner: Runner | None = None, layout: Layout | None = None) -> CheckResult:
+        chosen = with_runner or runner
+        check = next(c for c in CHECKS if c.name == name)
+        result = run_one(check, Context(layout or Layout(root), chosen))
+        if result.not_run:
+            missing_tool(f"check {name} did not run: {result.reason}")
+        how = chosen.resolve(check.tool) if check.tool in TOOLS else None
+        if how is not None:
+            record(request, check.tool, how.path, how.runner, result.failed, how.reason)
+            if in_ci() and chosen is runner and TOOLS[check.tool].service and how.path != "container":
+                pytest.fail(f"{name} ran {how.path} ({how.reason}); CI must run {check.tool} in its image")
         return result
 
     return run
@@ -160,7 +221,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     for r in runs:
         groups.setdefault((r.tool, r.path, r.runner), []).append(r)
     for (tool, path, where), items in sorted(groups.items()):
-        failed = sum(1 for r in items if r.returncode != 0)
+        failed = sum(1 for r in items if r.failed)
         why = f" ({items[0].reason})" if items[0].reason else ""
-        terminalreporter.write_line(
-            f"{tool:9} {path:9} {where}  runs={len(items)} nonzero-exit={failed}{why}")
+        terminalreporter.write_line(f"{tool:9} {path:9} {where}  runs={len(items)} failed={failed}{why}")

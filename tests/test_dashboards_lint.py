@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from obsgen.catalog import load_bundle
+from obsgen.check.grafana_lint import Known, lint_dashboard, rate_ranges
 from obsgen.emit.grafana import emit
-from obsgen.grafana_lint import Known, lint_dashboard, rate_ranges
 from obsgen.plan import build_plan
 from obsgen.settings import Settings
 

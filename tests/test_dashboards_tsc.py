@@ -1,6 +1,7 @@
 """Every generated dashboard type-checks against Grafana's own TypeScript types (@grafana/schema) with tsc.
 
-tests/tsc/check.mjs types each panel with its plugin's Options/FieldConfig and the whole with Dashboard.
+obsgen/check/node/check.mjs (the script `obsgen check` runs, installed with its locked packages by obsgen.check.node)
+types each panel with its plugin's Options/FieldConfig and the whole with Dashboard.
 Broken dashboards, and grafanalib's raw old-style output, must fail the same check.
 """
 
@@ -15,27 +16,19 @@ import pytest
 from fleet_fixture import fleet_plan
 
 from obsgen.catalog import load_bundle
+from obsgen.check.node import NodeEnv, run_script
 from obsgen.emit.grafana import emit
 from obsgen.emit.grafana.dashboards import bundle_dashboards
 from obsgen.emit.grafana.render import grafanalib_json
 from obsgen.plan import build_plan
 from obsgen.settings import Settings
 
-from conftest import ROOT, in_ci, require_tool, run
-
-TSC_DIR = ROOT / "tests" / "tsc"
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def checker() -> list[str]:
-    node = require_tool("node")
-    if not (TSC_DIR / "node_modules" / "typescript" / "bin" / "tsc").exists() or not (
-            TSC_DIR / "node_modules" / "@grafana" / "schema").is_dir():
-        message = "tests/tsc/node_modules is missing (run `make test-deps`, which runs npm ci there)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return [node, str(TSC_DIR / "check.mjs")]
+def checker(node_env: NodeEnv) -> NodeEnv:
+    return node_env
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +50,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-def _check(checker: list[str], *files: Path) -> tuple[int, str]:
-    proc = run([*checker, *map(str, files)], timeout=600)
+def _check(checker: NodeEnv, *files: Path) -> tuple[int, str]:
+    proc = run_script(checker, "check.mjs", [str(f) for f in files])
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def test_generated_and_committed_dashboards_type_check(checker: list[str], generated: dict[str, Path]) -> None:
+def test_generated_and_committed_dashboards_type_check(checker: NodeEnv, generated: dict[str, Path]) -> None:
     committed = sorted((ROOT / "dashboards").rglob("*.json"))
     assert committed, "dashboards/ is empty: run `make generate`"
     code, out = _check(checker, *generated.values(), *committed)
@@ -80,7 +73,7 @@ def _first(d: dict[str, Any], kind: str) -> dict[str, Any]:
     return next(p for p in d["panels"] if p["type"] == kind)
 
 
-def test_broken_dashboards_fail_tsc(checker: list[str], generated: dict[str, Path], tmp_path: Path) -> None:
+def test_broken_dashboards_fail_tsc(checker: NodeEnv, generated: dict[str, Path], tmp_path: Path) -> None:
     good = json.loads(generated["dashboards/divan-api/overview.json"].read_text(encoding="utf-8"))
     cases = {
         "graph-panel.json": lambda d: _first(d, "timeseries").update(type="graph"),
@@ -113,7 +106,7 @@ def test_broken_dashboards_fail_tsc(checker: list[str], generated: dict[str, Pat
         assert any(needle in line for line in lines), f"{name}: {lines}"
 
 
-def test_grafanalib_raw_output_fails_tsc(checker: list[str], tmp_path: Path) -> None:
+def test_grafanalib_raw_output_fails_tsc(checker: NodeEnv, tmp_path: Path) -> None:
     """Why the normaliser exists: grafanalib's own JSON is the old model and fails Grafana's types."""
     spec = bundle_dashboards(build_plan(load_bundle(ROOT / "catalogs")))[0]
     path = _write(tmp_path, "raw-grafanalib.json", grafanalib_json(spec))

@@ -7,8 +7,8 @@ import json
 import pytest
 from fleet_fixture import fleet_plan
 
+from obsgen.check.grafana_lint import Known, lint_dashboard
 from obsgen.emit.grafana import emit
-from obsgen.grafana_lint import Known, lint_dashboard
 from obsgen.settings import Settings
 
 MAX_PANELS = 60  # issue 10's bound at 1,000 services

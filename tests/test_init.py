@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from obsgen.catalog.build import schema_validator
+from obsgen.catalog.schema import schema as catalog_schema
 from obsgen.project import Project, load_project, schema
 
 from conftest import ROOT, obsgen, require_tool, run
@@ -48,7 +48,7 @@ def test_modelines_point_at_the_schemas_init_wrote(project: Path) -> None:
         assert first.startswith("# yaml-language-server: $schema="), first
         target = (project / rel).parent / first.split("$schema=", 1)[1]
         local = json.loads(target.read_text())
-        assert local == (schema_validator().schema if which == "catalog" else schema())
+        assert local == (catalog_schema() if which == "catalog" else schema())
         jsonschema.validate(yaml.safe_load((project / rel).read_text()), local)
 
 
@@ -72,7 +72,7 @@ def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
 
 
 def test_schema_prints_each_schema() -> None:
-    for which, expected in (("catalog", schema_validator().schema), ("project", schema())):
+    for which, expected in (("catalog", catalog_schema()), ("project", schema())):
         result = obsgen("schema", which)
         assert result.returncode == 0 and json.loads(result.stdout) == expected
     bad = obsgen("schema", "dashboards")

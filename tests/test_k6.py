@@ -14,7 +14,7 @@ from obsgen.emit import k6
 from obsgen.plan import build_plan
 from obsgen.settings import Settings
 
-from conftest import ROOT, require_tool, run
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -88,27 +88,29 @@ def test_output_is_deterministic(bundle: m.Bundle, files: dict[str, str]) -> Non
     assert k6.emit(build_plan(bundle), Settings()) == files
 
 
-def _inspect(k6_bin: str, path: Path) -> int:
-    return run([k6_bin, "inspect", "--execution-requirements", str(path)], timeout=60).returncode
-
-
-def test_every_script_passes_k6_inspect(files: dict[str, str], tmp_path: Path) -> None:
-    k6_bin = require_tool("k6")
+def _write(files: dict[str, str], root: Path) -> list[Path]:
     for rel, text in files.items():
-        if rel.endswith(".js"):
-            path = tmp_path / Path(rel).name
-            path.write_text(text)
-            result = run([k6_bin, "inspect", "--execution-requirements", str(path)], timeout=60)
-            assert result.returncode == 0, f"{rel}: {result.stderr[-2000:]}"
-            assert json.loads(result.stdout)["thresholds"], f"{rel}: k6 sees no thresholds"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return sorted(root.glob("k6/**/*.js"))
 
 
-def test_k6_inspect_rejects_a_bad_threshold_and_a_syntax_error(files: dict[str, str], tmp_path: Path) -> None:
-    k6_bin = require_tool("k6")
+def test_every_script_passes_k6_inspect(files: dict[str, str], tmp_path: Path, run_check, validate) -> None:
+    """obsgen check's k6 check (`k6 inspect --execution-requirements`) on freshly generated scripts; k6 sees thresholds."""
+    scripts = _write(files, tmp_path)
+    result = run_check("k6", tmp_path)
+    assert result.passed and result.summary == f"{len(scripts)} scripts", [str(f) for f in result.findings]
+    for script in scripts:
+        inspected = validate("k6", ["inspect", "--execution-requirements", f"/k6/{script.name}"], {"/k6": script.parent})
+        assert json.loads(inspected.stdout)["thresholds"], f"{script.name}: k6 sees no thresholds"
+
+
+def test_k6_check_reports_a_bad_threshold_and_a_syntax_error(files: dict[str, str], tmp_path: Path, run_check) -> None:
     good = files["k6/chat_send_load.js"]
-    bad_threshold = tmp_path / "bad_threshold.js"
-    bad_threshold.write_text(good.replace('"p(95)<150"', '"p(95)<<150"'))
-    assert _inspect(k6_bin, bad_threshold) == 104
-    bad_syntax = tmp_path / "bad_syntax.js"
-    bad_syntax.write_text(good + "\nexport function broken( {\n")
-    assert _inspect(k6_bin, bad_syntax) == 107
+    _write({"k6/bad_threshold.js": good.replace('"p(95)<150"', '"p(95)<<150"'),
+            "k6/bad_syntax.js": good + "\nexport function broken( {\n"}, tmp_path)
+    result = run_check("k6", tmp_path)
+    by_file = {f.file: f for f in result.findings}
+    assert "exit 104" in by_file["k6/bad_threshold.js"].message
+    assert by_file["k6/bad_threshold.js"].line == good[:good.index('"p(95)<150"')].count("\n") + 1
+    assert "exit 107" in by_file["k6/bad_syntax.js"].message and by_file["k6/bad_syntax.js"].line == good.count("\n") + 3

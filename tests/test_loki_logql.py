@@ -1,31 +1,29 @@
 """Every LogQL expression obsgen writes parses with Grafana's own LogQL grammar (@grafana/lezer-logql 0.4.2).
 
 The expressions are the Loki ruler files (compose/loki/rules/**.yaml) and the Loki targets of the dashboards,
-committed and freshly generated from the fixture catalogs. tests/tsc/logql.mjs runs the grammar; the failing
-cases prove it flags broken LogQL, and the limits it has are written down as tests too, not papered over.
+committed and freshly generated from the fixture catalogs. obsgen/check/node/logql.mjs runs the grammar (the same
+script `obsgen check` runs); the failing cases prove it flags broken LogQL, and the limits it has are written down
+as tests too, not papered over.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from obsgen.logql_check import LogQLCheckError, LogQLExpr, check, dashboard_targets, parse, rule_expressions
+from obsgen.check.logql import LogQLCheckError, LogQLExpr, check, dashboard_targets, parse, rule_expressions
+from obsgen.check.node import NodeEnv
 
-from conftest import ROOT, missing_tool, obsgen, require_tool
-
-SCRIPT = ROOT / "tests" / "tsc" / "logql.mjs"
+from conftest import ROOT, obsgen
 
 
 @pytest.fixture(scope="module")
-def script() -> Path:
-    require_tool("node")
-    if not (SCRIPT.parent / "node_modules" / "@grafana" / "lezer-logql" / "package.json").is_file():
-        missing_tool("tests/tsc/node_modules/@grafana/lezer-logql is missing (run `make test-deps`, which runs npm ci there)")
-    return SCRIPT
+def script(node_env: NodeEnv) -> NodeEnv:
+    return node_env
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +41,11 @@ def _collect(tree: Path) -> list[LogQLExpr]:
     return rules + targets
 
 
-def _one(script: Path, expr: str) -> list[str]:
+def _one(script: NodeEnv, expr: str) -> list[str]:
     return [str(p) for p in check([LogQLExpr("case", 1, "expr", expr)], script)]
 
 
-def test_every_committed_logql_expression_parses(script: Path) -> None:
+def test_every_committed_logql_expression_parses(script: NodeEnv) -> None:
     exprs = _collect(ROOT)
     files = {e.file for e in exprs}
     assert any(f.startswith("compose/loki/rules/") for f in files), files
@@ -56,7 +54,7 @@ def test_every_committed_logql_expression_parses(script: Path) -> None:
     assert not problems, "\n".join(map(str, problems))
 
 
-def test_every_logql_expression_generated_from_the_fixture_catalogs_parses(script: Path, fixture_tree: Path) -> None:
+def test_every_logql_expression_generated_from_the_fixture_catalogs_parses(script: NodeEnv, fixture_tree: Path) -> None:
     exprs = _collect(fixture_tree)
     assert exprs, "the fixture catalogs produced no LogQL: the test would prove nothing"
     problems = check(exprs, script)
@@ -90,7 +88,7 @@ def test_only_loki_targets_are_collected() -> None:
     ("unknown pipeline stage", '{service_name="relay"} | no_such_stage'),
     ("log range outside an aggregation", '{service_name="relay"} |= "a" [5m]'),
 ])
-def test_the_grammar_flags_broken_logql(script: Path, name: str, expr: str) -> None:
+def test_the_grammar_flags_broken_logql(script: NodeEnv, name: str, expr: str) -> None:
     problems = _one(script, expr)
     assert problems, f"{name}: lezer-logql accepted {expr!r}"
     assert all(p.startswith("case:1: expr: LogQL syntax error at column ") for p in problems), problems
@@ -102,18 +100,18 @@ def test_the_grammar_flags_broken_logql(script: Path, name: str, expr: str) -> N
     ("quantile_over_time without unwrap", 'quantile_over_time(0.9, {service_name="relay"}[5m])'),
     ("grouping on a range aggregation that refuses it", 'count_over_time({service_name="relay"}[5m]) by (level)'),
 ])
-def test_what_the_grammar_does_not_check(script: Path, name: str, expr: str) -> None:
+def test_what_the_grammar_does_not_check(script: NodeEnv, name: str, expr: str) -> None:
     """Written down so nobody relies on it: Loki refuses these at query time, lezer-logql 0.4.2 accepts them.
     The label matchers are checked in test_loki_static.py; regex bodies and Loki's semantic rules are not."""
     assert _one(script, expr) == [], f"lezer-logql now flags {name}: move it to the failing cases"
 
 
-def test_grafana_macros_are_replaced_before_parsing(script: Path) -> None:
+def test_grafana_macros_are_replaced_before_parsing(script: NodeEnv) -> None:
     assert _one(script, 'sum(count_over_time({service_name="relay"} |~ "$search" [$__auto]))') == []
     assert _one(script, 'rate({service_name="relay"}[${__interval}])') == []
 
 
-def test_a_broken_rule_file_is_reported_with_file_line_and_field(script: Path, tmp_path: Path) -> None:
+def test_a_broken_rule_file_is_reported_with_file_line_and_field(script: NodeEnv, tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "compose" / "loki" / "rules", rules)
     target = sorted(rules.glob("*/*.yaml"))[0]
@@ -128,7 +126,7 @@ def test_a_broken_rule_file_is_reported_with_file_line_and_field(script: Path, t
     assert len(problems) == 1 and problems[0].startswith(f"{rel}:{first.line}: groups[0].rules[0].expr: LogQL syntax error"), problems
 
 
-def test_a_broken_dashboard_target_is_reported_with_file_line_and_field(script: Path, tmp_path: Path) -> None:
+def test_a_broken_dashboard_target_is_reported_with_file_line_and_field(script: NodeEnv, tmp_path: Path) -> None:
     source = next(p for p in sorted((ROOT / "dashboards").rglob("*.json")) if '"type": "loki"' in p.read_text(encoding="utf-8"))
     exprs, _ = dashboard_targets(source.parent, source.parent)
     good = next(e for e in exprs if e.file == source.name)
@@ -155,20 +153,21 @@ def test_unreadable_files_are_located_problems_not_tracebacks(tmp_path: Path) ->
     assert lines[2] == "fake/noexpr.yaml:4: groups[0].rules[0].expr: missing or not a string", lines
 
 
-def test_a_checker_that_cannot_run_is_an_error_not_a_verdict(script: Path, tmp_path: Path) -> None:
+def test_a_checker_that_cannot_run_is_an_error_not_a_verdict(script: NodeEnv, tmp_path: Path) -> None:
     """Exit 1 from node without the grammar (or a crash) must not read as "this LogQL is broken"."""
     exprs = [LogQLExpr("case", 1, "expr", '{service_name="relay"}')]
     with pytest.raises(LogQLCheckError, match="does not exist"):
-        parse(exprs, tmp_path / "no-such-script.mjs")
-    lonely = tmp_path / "logql.mjs"  # the script without node_modules beside it
-    shutil.copy(script, lonely)
-    with pytest.raises(LogQLCheckError, match="npm ci"):
-        parse(exprs, lonely)
+        parse(exprs, replace(script, dir=tmp_path))
+    lonely = tmp_path / "lonely"  # the script without node_modules beside it
+    lonely.mkdir()
+    shutil.copy(script.script("logql.mjs"), lonely / "logql.mjs")
+    with pytest.raises(LogQLCheckError, match="python -m obsgen.check.node"):
+        parse(exprs, replace(script, dir=lonely))
     with pytest.raises(LogQLCheckError, match="not installed"):
-        parse(exprs, script, node="no-such-node-binary")
+        parse(exprs, replace(script, node="no-such-node-binary"))
 
 
-def test_parse_reports_stream_matchers_and_grouping(script: Path) -> None:
+def test_parse_reports_stream_matchers_and_grouping(script: NodeEnv) -> None:
     (parsed,) = parse([LogQLExpr("case", 1, "expr",
                                  'sum by (service_name, level) (count_over_time({service_name=~"a|b", env!="dev"} '
                                  '| json | level="error" [5m]))')], script)

@@ -1,19 +1,18 @@
 """What the LogQL grammar cannot know, checked without running Loki (its Go module is AGPL and never runs here):
 the ruler files' shape, that LogQL selects on labels the collector really attaches, and the config's keys.
 
-- Rule files: tests/schemas/loki-rules.schema.json (Prometheus rule groups as Loki's ruler reads them), unique
-  group names, alerts only, in the single tenant's directory.
+- Rule files: obsgen/check/schemas/loki-rules.schema.json (Prometheus rule groups as Loki's ruler reads them; the
+  schema `obsgen check` uses), unique group names, alerts only, in the single tenant's directory.
 - Labels: the stream labels Loki indexes from what the generated collector config forwards (collector_support;
   test_log_path.py proves that model against a real collector run), against every stream matcher and grouping
   label in the generated rules and dashboards, as parsed by lezer-logql.
-- Config: tests/schemas/loki-config.schema.json, modelled on Loki 3.5's configuration reference, and the paths
-  it names against the compose mounts (read-only config and rules, writable data volume).
+- Config: obsgen/check/schemas/loki-config.schema.json, modelled on Loki 3.5's configuration reference, and the
+  paths it names against the compose mounts (read-only config and rules, writable data volume).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +21,18 @@ import pytest
 import yaml
 from collector_support import CannotDerive, attached_stream_labels, structured_metadata
 
+from obsgen.check import loki
+from obsgen.check.logql import LogQLExpr, Parsed, dashboard_targets, parse, rule_expressions
+from obsgen.check.node import NodeEnv
 from obsgen.emit.stack.loki import TENANT
-from obsgen.logql_check import LogQLExpr, Parsed, dashboard_targets, parse, rule_expressions
 
-from conftest import ROOT, missing_tool, require_tool
+from conftest import ROOT
 
 COMPOSE = ROOT / "compose"
-SCHEMAS = ROOT / "tests" / "schemas"
-SCRIPT = ROOT / "tests" / "tsc" / "logql.mjs"
 
 
 def _validator(name: str) -> jsonschema.Draft202012Validator:
-    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    return loki.validator(name)
 
 
 def _errors(validator: jsonschema.Draft202012Validator, doc: Any) -> list[str]:
@@ -56,17 +53,10 @@ def _rule_files() -> list[Path]:
 
 
 def rule_file_problems(docs: dict[str, Any]) -> list[str]:
-    """Schema errors plus what a schema cannot say: group names unique per file and across the tenant."""
+    """Schema errors plus what a schema cannot say (group names unique across the tenant): obsgen check's own rules."""
     validator = _validator("loki-rules.schema.json")
     problems = [f"{name}: {e}" for name, doc in docs.items() for e in _errors(validator, doc)]
-    seen: dict[str, str] = {}
-    for name, doc in docs.items():
-        for group in (doc or {}).get("groups", []) if isinstance(doc, dict) else []:
-            gname = str(group.get("name")) if isinstance(group, dict) else ""
-            if gname in seen:
-                problems.append(f"{name}: group name {gname!r} is also used in {seen[gname]}")
-            seen.setdefault(gname, name)
-    return problems
+    return problems + [f"{name}: {message}" for name, _, message in loki.duplicate_groups(docs)]
 
 
 def test_generated_rule_files_have_the_ruler_shape() -> None:
@@ -115,14 +105,16 @@ def test_duplicate_group_names_are_refused() -> None:
 
 
 @pytest.fixture(scope="module")
-def parsed() -> list[Parsed]:
-    require_tool("node")
-    if not (SCRIPT.parent / "node_modules" / "@grafana" / "lezer-logql").is_dir():
-        missing_tool("tests/tsc/node_modules/@grafana/lezer-logql is missing (run `make test-deps`)")
+def script(node_env: NodeEnv) -> NodeEnv:
+    return node_env
+
+
+@pytest.fixture(scope="module")
+def parsed(script: NodeEnv) -> list[Parsed]:
     rules, p1 = rule_expressions(COMPOSE / "loki" / "rules", ROOT)
     targets, p2 = dashboard_targets(ROOT / "dashboards", ROOT)
     assert not p1 and not p2 and rules and targets
-    return parse(rules + targets, SCRIPT)
+    return parse(rules + targets, script)
 
 
 def label_problems(items: list[Parsed], collector: dict[str, Any]) -> list[str]:
@@ -153,8 +145,8 @@ def test_generated_logql_names_only_labels_the_collector_attaches(parsed: list[P
     assert label_problems(parsed, _collector()) == []
 
 
-def test_a_label_the_collector_does_not_attach_is_refused(parsed: list[Parsed]) -> None:
-    broken = parse([LogQLExpr("case", 1, "expr", 'sum by (job) (count_over_time({job="relay"} |~ `x` [5m]))')], SCRIPT)
+def test_a_label_the_collector_does_not_attach_is_refused(parsed: list[Parsed], script: NodeEnv) -> None:
+    broken = parse([LogQLExpr("case", 1, "expr", 'sum by (job) (count_over_time({job="relay"} |~ `x` [5m]))')], script)
     problems = label_problems(broken, _collector())
     assert problems == [
         "case:1: expr: stream selector names 'job', which the collector's logs never carry "
@@ -162,7 +154,7 @@ def test_a_label_the_collector_does_not_attach_is_refused(parsed: list[Parsed]) 
         "case:1: expr: `by (job)` groups by a label the collector's logs never carry",
     ]
     # A parser stage may extract `level` from the line: grouping by it is then fine.
-    extracted = parse([LogQLExpr("case", 1, "expr", 'sum by (level) (count_over_time({service_name="a"} | json [5m]))')], SCRIPT)
+    extracted = parse([LogQLExpr("case", 1, "expr", 'sum by (level) (count_over_time({service_name="a"} | json [5m]))')], script)
     assert label_problems(extracted, _collector()) == []
 
 

@@ -169,3 +169,18 @@ def test_scoped_slo_guard_is_proven_by_the_rule_tests(scoped: Path, tmp_path: Pa
     path.write_text(broken)
     result = run([promtool, "test", "rules", "shop.test.yaml"], cwd=tmp_path / "rules" / "tests")
     assert result.returncode != 0 and "slo:error_budget_remaining:ratio" in result.stdout + result.stderr
+
+
+def test_check_follows_the_project_layout(tmp_path: Path) -> None:
+    """`obsgen check` finds every output where obsgen.yaml put it, and names the moved path in a finding."""
+    where = generated(tmp_path, """\
+output:
+  paths: {rules: mon/rules, rule-tests: mon/tests, dashboards: graf, alertmanager: am, loki: loki-rules, k6: load}
+""")
+    only = "rules,rule-tests,alertmanager-config,alertmanager-routes,dashboard-lint,loki,k6,compose"
+    result = obsgen("check", "--only", only, cwd=where)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8 passed, 0 failed, 0 not run" in result.stdout, result.stdout
+    (where / "mon" / "rules" / "shop.yaml").write_text("groups:\n- name: x\n  rules:\n  - alert: Broken\n    expr: rate(foo[5m] > 1\n")
+    broken = obsgen("check", "--only", "rules", cwd=where)
+    assert broken.returncode == 1 and "mon/rules/shop.yaml" in broken.stdout, broken.stdout

@@ -13,15 +13,17 @@ from pathlib import Path
 import pytest
 from test_stack_helpers import REPO, load_yaml, need, render_tree, repo_bundle, routed_bundle
 
+from obsgen.check.runner import Runner
 from obsgen.emit.stack import alertmanager as am
 from obsgen.emit.stack.settings import StackSettings
-from obsgen.validators import check_alertmanager_config, verify_alertmanager_route, verify_alertmanager_routes
+from obsgen.stack_images import IMAGES
 
-from conftest import stop_process
+from conftest import missing_tool, stop_process
 
 COMMITTED = REPO / "compose" / "alertmanager"
-# Everything Debian's amtool 0.25 can check; msteams needs Alertmanager >= 0.26 (tested separately).
-PAID = StackSettings(receivers=frozenset({"slack", "pagerduty", "email"}))
+# Debian's amtool 0.25 (the floor) does not know msteams_configs (Alertmanager >= 0.26); the pinned 0.28.1 does.
+FLOOR = StackSettings(receivers=frozenset({"slack", "pagerduty", "email"}))
+PAID = StackSettings(receivers=frozenset({"slack", "pagerduty", "email", "msteams"}))
 
 
 def _cases(path: Path) -> list[dict[str, object]]:
@@ -30,48 +32,55 @@ def _cases(path: Path) -> list[dict[str, object]]:
     return data["cases"]
 
 
-def test_committed_config_passes_amtool() -> None:
-    need("amtool")
-    ok, out = check_alertmanager_config(COMMITTED / "alertmanager.yml")
-    assert ok, out
+def pinned(runner: Runner) -> Runner:
+    """The runner, if its amtool is the stack's pinned version (the image in CI, else the Go-built binary)."""
+    version = runner.version("amtool") if runner.resolve("amtool").path != "absent" else "absent"
+    if version != IMAGES["alertmanager"].version:
+        missing_tool(f"amtool {IMAGES['alertmanager'].version} (the image, or scripts/build-go-tools.sh) is not available: "
+                     f"found {version}")
+    return runner
 
 
-def test_committed_route_cases_pass() -> None:
-    need("amtool")
+def _checked(run_check, root: Path, with_runner: Runner) -> None:
+    for name in ("alertmanager-config", "alertmanager-routes"):
+        result = run_check(name, root, with_runner)
+        assert result.passed, [str(f) for f in result.findings]
+
+
+def test_committed_config_and_route_cases_pass(run_check, runner: Runner) -> None:
     cases = _cases(COMMITTED / "routes-tests.yaml")
     teams = {c["labels"]["team"] for c in cases}
     assert set(repo_bundle().teams) <= teams
-    ok, out = verify_alertmanager_routes(COMMITTED / "alertmanager.yml", cases)
-    assert ok, out
+    _checked(run_check, REPO, runner)
+    assert run_check("alertmanager-routes", REPO).summary == f"{len(cases)} cases"
 
 
-def test_a_wrong_expectation_fails(tmp_path: Path) -> None:
-    need("amtool")
-    compose = render_tree(routed_bundle(tmp_path), tmp_path, PAID)
-    config = compose / "alertmanager" / "alertmanager.yml"
+def test_a_wrong_expectation_fails(run_check, runner: Runner, tmp_path: Path) -> None:
+    compose = render_tree(routed_bundle(tmp_path), tmp_path, FLOOR)
     labels = {"alertname": "X", "service": "ap-intake-test", "severity": "critical", "team": "finance"}
-    ok, _ = verify_alertmanager_route(config, ["finance-pagerduty", "finance-slack"], labels)
-    assert ok
-    ok, out = verify_alertmanager_route(config, ["finance-slack"], labels)
-    assert not ok, out
-    ok, out = verify_alertmanager_route(config, ["finance-slack", "finance-pagerduty"], labels)  # order matters
-    assert not ok, out
+    cases = [{"name": "right", "labels": labels, "receivers": ["finance-pagerduty", "finance-slack"]},
+             {"name": "missing one", "labels": labels, "receivers": ["finance-slack"]},
+             {"name": "order matters", "labels": labels, "receivers": ["finance-slack", "finance-pagerduty"]}]
+    (compose / "alertmanager" / "routes-tests.yaml").write_text(json.dumps({"cases": cases}, indent=1), encoding="utf-8")
+    result = run_check("alertmanager-routes", tmp_path, runner)
+    assert [f.message.split(":")[0] for f in result.findings] == ["case 'missing one'", "case 'order matters'"], result
+    assert all(f.file == "compose/alertmanager/routes-tests.yaml" and f.line for f in result.findings)
 
 
-def test_paid_receivers_and_service_tiers_route_as_declared(tmp_path: Path) -> None:
-    need("amtool")
-    compose = render_tree(routed_bundle(tmp_path), tmp_path, PAID)
-    config = compose / "alertmanager" / "alertmanager.yml"
-    ok, out = check_alertmanager_config(config)
-    assert ok, out
+@pytest.mark.parametrize("which", ["pinned", "floor"])
+def test_paid_receivers_and_service_tiers_route_as_declared(run_check, runner: Runner, request: pytest.FixtureRequest,
+                                                            tmp_path: Path, which: str) -> None:
+    chosen = pinned(runner) if which == "pinned" else request.getfixturevalue("floor_runner")
+    compose = render_tree(routed_bundle(tmp_path), tmp_path, PAID if which == "pinned" else FLOOR)
     cases = _cases(compose / "alertmanager" / "routes-tests.yaml")
     expected = {c["name"]: c["receivers"] for c in cases}
     assert expected["ap-intake-test critical follows its own escalation"] == ["finance-pagerduty", "finance-slack"]
     assert expected["ap-intake-test info follows its own escalation"] == ["finance-email"]
     assert expected["team backend critical uses the team default"] == ["backend-pagerduty", "backend-slack"]
     assert expected["Watchdog reaches the dead-man's switch only"] == ["deadmans-switch"]
-    ok, out = verify_alertmanager_routes(config, cases)
-    assert ok, out
+    if which == "pinned":
+        assert expected["ap-intake-test warning follows its own escalation"] == ["finance-slack", "finance-msteams"]
+    _checked(run_check, tmp_path, chosen)
 
 
 def test_disabled_receivers_fall_back_to_the_team_webhook(tmp_path: Path) -> None:
@@ -97,18 +106,19 @@ def test_secrets_are_file_references_only(tmp_path: Path) -> None:
                 assert not {"api_url", "routing_key", "service_key", "auth_password", "webhook_url"} & set(c)
 
 
-def test_msteams_needs_a_newer_alertmanager_than_debian(tmp_path: Path) -> None:
-    """Teams is generated only when switched on: Debian's amtool 0.25 does not know msteams_configs."""
-    need("amtool")
+def test_msteams_is_checked_at_the_pinned_version(run_check, runner: Runner, floor_runner: Runner, tmp_path: Path) -> None:
+    """Teams is generated only when switched on. The pinned amtool (0.28.1) accepts msteams_configs and routes to it;
+    Debian's 0.25, the floor, refuses the key, which is why the floor runs without msteams."""
     compose = render_tree(routed_bundle(tmp_path), tmp_path, StackSettings(receivers=frozenset({"msteams"})))
     cfg = load_yaml(compose / "alertmanager" / "alertmanager.yml")
     teams = [r for r in cfg["receivers"] if "msteams_configs" in r]
     assert {r["name"] for r in teams} == {"finance-msteams"}  # only the catalog tier that asks for Teams
     assert all(r["msteams_configs"][0]["webhook_url_file"].startswith(am.SECRETS_DIR) for r in teams)
-    version = subprocess.run(["amtool", "--version"], capture_output=True, text=True, check=False)
-    if "0.25." in version.stdout + version.stderr:
-        ok, out = check_alertmanager_config(compose / "alertmanager" / "alertmanager.yml")
-        assert not ok and "msteams_configs" in out
+    _checked(run_check, tmp_path, pinned(runner))
+    floor = run_check("alertmanager-config", tmp_path, floor_runner)
+    if floor_runner.version("amtool").startswith("0.25."):
+        assert floor.failed and "msteams_configs" in floor.findings[0].message, floor
+        assert floor.findings[0].line is not None
 
 
 def test_inhibit_rules_are_configured() -> None:
@@ -198,15 +208,10 @@ def test_live_alertmanager_without_the_rule_does_not_suppress(tmp_path: Path) ->
     assert states.get(("DivanHighErrorRate", "warning")) == "active", states
 
 
-def test_repository_catalogs_with_paid_receivers(tmp_path: Path) -> None:
-    """The real catalogs (AP Intake has its own tiers) with Slack, PagerDuty and e-mail on."""
-    need("amtool")
+def test_repository_catalogs_with_paid_receivers(run_check, runner: Runner, tmp_path: Path) -> None:
+    """The real catalogs (AP Intake has its own tiers) with Slack, PagerDuty, e-mail and Teams on."""
     compose = render_tree(repo_bundle(), tmp_path, PAID)
-    config = compose / "alertmanager" / "alertmanager.yml"
-    ok, out = check_alertmanager_config(config)
-    assert ok, out
     cases = _cases(compose / "alertmanager" / "routes-tests.yaml")
-    ok, out = verify_alertmanager_routes(config, cases)
-    assert ok, out
     own = [c for c in cases if "follows its own escalation" in str(c["name"])]
     assert own, "no catalog declares service.routing any more?"
+    _checked(run_check, tmp_path, pinned(runner))

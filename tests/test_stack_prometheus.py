@@ -4,6 +4,7 @@ the health alert expects (proved on a real Prometheus and blackbox exporter on 1
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import threading
@@ -21,7 +22,6 @@ from obsgen.catalog import load_bundle
 from obsgen.emit.stack import prometheus as prom
 from obsgen.errors import CatalogError
 from obsgen.plan import PROBE_JOB
-from obsgen.validators import check_blackbox_config, check_prometheus_config
 
 from conftest import stop_process
 
@@ -29,31 +29,32 @@ COMPOSE = REPO / "compose"
 CONFIG = COMPOSE / "prometheus" / "prometheus.yml"
 
 
-def test_committed_config_and_rules_pass_promtool() -> None:
-    need("promtool")
-    ok, out = check_prometheus_config(CONFIG, REPO / "rules")
-    assert ok, out
-    assert "rule files found" in out
+@pytest.mark.parametrize("which", ["pinned", "floor"])
+def test_committed_config_and_rules_pass_promtool(run_check, request: pytest.FixtureRequest, which: str) -> None:
+    chosen = request.getfixturevalue("runner" if which == "pinned" else "floor_runner")
+    result = run_check("prometheus-config", REPO, chosen)
+    assert result.passed, [str(f) for f in result.findings]
+    assert result.summary.endswith("rules loaded")
 
 
-def test_promtool_fails_on_a_broken_config(tmp_path: Path) -> None:
-    need("promtool")
-    data = load_yaml(CONFIG)
+def test_promtool_fails_on_a_broken_config(run_check, tmp_path: Path) -> None:
+    shutil.copytree(COMPOSE, tmp_path / "compose")
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    data = load_yaml(tmp_path / "compose" / "prometheus" / "prometheus.yml")
     assert isinstance(data, dict)
     data["scrape_configs"][0]["scrape_interval"] = "every minute"
-    broken = tmp_path / "prometheus.yml"
-    broken.write_text(yaml.safe_dump(data), encoding="utf-8")
-    ok, out = check_prometheus_config(broken, REPO / "rules")
-    assert not ok, out
+    (tmp_path / "compose" / "prometheus" / "prometheus.yml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = run_check("prometheus-config", tmp_path)
+    assert result.failed and "every minute" in result.findings[0].message, result
 
 
-def test_promtool_fails_when_a_rule_file_is_broken(tmp_path: Path) -> None:
-    need("promtool")
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "bad.yaml").write_text("groups:\n- name: x\n  rules:\n  - alert: X\n    expr: rate(x[5m]\n", encoding="utf-8")
-    ok, out = check_prometheus_config(CONFIG, rules)
-    assert not ok, out
+def test_promtool_fails_when_a_rule_file_is_broken(run_check, tmp_path: Path) -> None:
+    shutil.copytree(COMPOSE, tmp_path / "compose")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "bad.yaml").write_text("groups:\n- name: x\n  rules:\n  - alert: X\n    expr: rate(x[5m]\n",
+                                                 encoding="utf-8")
+    result = run_check("prometheus-config", tmp_path)
+    assert [(f.file, f.line) for f in result.findings] == [("rules/bad.yaml", 5)], result
 
 
 def test_every_catalog_target_and_stack_component_is_scraped() -> None:
@@ -85,14 +86,13 @@ def test_a_catalog_job_cannot_take_a_stack_job_name(tmp_path: Path) -> None:
     assert "job name 'loki' is used by the stack itself" in str(err.value.problems[0])
 
 
-def test_blackbox_config_passes_the_exporter_check(tmp_path: Path) -> None:
-    need("prometheus-blackbox-exporter")
-    ok, out = check_blackbox_config(COMPOSE / "blackbox" / "blackbox.yml")
-    assert ok, out
-    broken = tmp_path / "blackbox.yml"
-    broken.write_text("modules:\n  http_2xx:\n    prober: http\n    http:\n      no_such_field: 1\n", encoding="utf-8")
-    ok, out = check_blackbox_config(broken)
-    assert not ok, out
+def test_blackbox_config_passes_the_exporter_check(run_check, tmp_path: Path) -> None:
+    assert run_check("blackbox-config", REPO).passed
+    shutil.copytree(COMPOSE, tmp_path / "compose")
+    (tmp_path / "compose" / "blackbox" / "blackbox.yml").write_text(
+        "modules:\n  http_2xx:\n    prober: http\n    http:\n      no_such_field: 1\n", encoding="utf-8")
+    result = run_check("blackbox-config", tmp_path)
+    assert result.failed and any(f.line == 5 and "no_such_field" in f.message for f in result.findings), result
 
 
 # -- live: Prometheus scrapes the blackbox exporter with the generated probe job -------------------------

@@ -1,9 +1,11 @@
-"""Collector, Loki and Jaeger configs: structure and component names here; the collector and Jaeger binaries (Go-built
-at the pinned versions, or OBSGEN_OTELCOL_BIN / OBSGEN_JAEGER_BIN) validate theirs. Loki is never built or run
-here (AGPL): its LogQL, rule files and config keys are checked in test_loki_logql.py and test_loki_static.py."""
+"""Collector, Loki and Jaeger configs: structure and component names here; the collector and Jaeger validate theirs
+through `obsgen check`'s otelcol and jaeger checks (their images, else the binaries Go-built at the pinned versions).
+Loki is never built or run here (AGPL): its LogQL, rule files and config keys are checked in test_loki_logql.py
+and test_loki_static.py."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,6 @@ from test_stack_helpers import REPO, load_yaml, render_tree, routed_bundle
 
 from obsgen.emit.stack.otel import SAMPLING_ENV
 from obsgen.plan import log_alert_rule
-from obsgen.validators import check_jaeger, check_otelcol, run
 
 from conftest import require_built
 
@@ -72,17 +73,15 @@ def test_pii_policy_is_applied() -> None:
     assert "replace_pattern(body" in statements
 
 
-def test_collector_validates(tmp_path: Path) -> None:
-    binary = require_built("otelcol")
-    ok, out = check_otelcol(COMPOSE / "otel-collector" / "config.yaml", binary, env={SAMPLING_ENV: "10"})
-    assert ok, out
-    broken = tmp_path / "config.yaml"
+def test_collector_validates(run_check, tmp_path: Path) -> None:
+    assert run_check("otelcol", REPO).passed
+    shutil.copytree(COMPOSE, tmp_path / "compose")
     cfg = load_yaml(COMPOSE / "otel-collector" / "config.yaml")
     assert isinstance(cfg, dict)
-    cfg["exporters"]["logging"] = {}
-    broken.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    ok, out = check_otelcol(broken, binary, env={SAMPLING_ENV: "10"})
-    assert not ok, out
+    cfg["exporters"]["logging"] = {}  # renamed to debug: the collector no longer knows it
+    (tmp_path / "compose" / "otel-collector" / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    result = run_check("otelcol", tmp_path)
+    assert result.failed and any("logging" in f.message for f in result.findings), result
 
 
 # -- Loki ---------------------------------------------------------------------------------------------
@@ -142,26 +141,15 @@ def test_jaeger_config_shape() -> None:
     assert set(cfg["service"]["extensions"]) <= set(cfg["extensions"])
 
 
-def test_jaeger_validates(tmp_path: Path) -> None:
-    binary = require_built("jaeger")
-    ok, out = check_jaeger(COMPOSE / "jaeger" / "config.yaml", binary)
-    assert ok, out
+def test_jaeger_validates(run_check, tmp_path: Path) -> None:
+    assert run_check("jaeger", REPO).passed
+    shutil.copytree(COMPOSE, tmp_path / "compose")
     cfg = load_yaml(COMPOSE / "jaeger" / "config.yaml")
     assert isinstance(cfg, dict)
     next(iter(cfg["extensions"]["jaeger_storage"]["backends"].values()))["memory"]["bogus_field"] = 1
-    broken = tmp_path / "jaeger.yaml"
-    broken.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    ok, out = check_jaeger(broken, binary)
-    assert not ok and "bogus_field" in out, out
-
-
-def test_validators_report_a_missing_binary(tmp_path: Path) -> None:
-    missing = str(tmp_path / "no-such-binary")
-    for check in (check_otelcol, check_jaeger):
-        ok, out = check(COMPOSE / "jaeger" / "config.yaml", missing)
-        assert not ok and "not found" in out
-    ok, out = run(["false"])
-    assert not ok
+    (tmp_path / "compose" / "jaeger" / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    result = run_check("jaeger", tmp_path)
+    assert result.failed and any("bogus_field" in f.message for f in result.findings), result
 
 
 def test_collector_redacts_pii_at_runtime(tmp_path: Path) -> None:

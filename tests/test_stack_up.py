@@ -24,8 +24,8 @@ import pytest
 import yaml
 from collector_support import DebugLogRecord, collector_test_config, debug_log_records
 
-from obsgen.containers import remove_compose_project
-from obsgen.validators import compose_binary
+from obsgen.check.containers import remove_compose_project
+from obsgen.check.tools import bin_cache, compose_binary
 
 from conftest import ROOT, in_ci, run
 
@@ -197,12 +197,11 @@ def _require_images(container_engine, services: list[str]) -> None:
     Under the podman engine we start (CI) there is no registry, so a service without a locally built
     image cannot come up; the Go build's recorded error says why.
     """
-    from obsgen.containers import BIN_CACHE
     from obsgen.stack_images import IMAGES
 
     missing = [s for s in services if not os.environ.get(IMAGES[s].env) and container_engine.podman]
     if missing:
-        errors = "; ".join(p.read_text(encoding="utf-8")[-800:] for p in sorted(BIN_CACHE.glob("*.error")))
+        errors = "; ".join(p.read_text(encoding="utf-8")[-800:] for p in sorted(bin_cache().glob("*.error")))
         message = f"no locally built image for {', '.join(missing)} (scripts/build-go-tools.sh + build-images.sh). {errors}"
         if in_ci():
             pytest.fail(message)

@@ -397,6 +397,36 @@ def verify(prometheus: str, alertmanager: str, grafana: str, loki: str, collecto
     sys.exit(exit_code(results))
 
 
+@main.command("check")
+@config_option
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="The generated tree to check; default: the project file's output root (.), laid out as it says.")
+@click.option("--strict", is_flag=True, help="A check that cannot run (its tool is absent) fails the run.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
+              help="github adds workflow annotations (::error file=F,line=L::message).")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Also write JUnit XML to this file.")
+@click.option("--only", default="", help="Comma-separated checks or tools to run (default: all; see the table's names).")
+@click.option("--runner", "mode", type=click.Choice(["auto", "container", "local"]), envvar="OBSGEN_RUNNER", default="auto",
+              show_default=True, help="auto: the pinned image when an engine answers, else a local binary.")
+@friendly
+def check_(config: Path | None, root: Path | None, strict: bool, fmt: str, junit: Path | None, only: str, mode: str) -> None:
+    """Validate the generated tree with the real tools: promtool, amtool, tsc, LogQL, k6, compose, otelcol, Jaeger.
+
+    Exit 0 when every check that ran passed, 1 otherwise (with --strict also when a check could not run), 2 for usage.
+    """
+    from obsgen.check.command import run as run_check
+    from obsgen.check.layout import Layout
+    from obsgen.check.registry import select
+
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    try:
+        select(names)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    layout = Layout.from_project(_project(config), root)
+    sys.exit(run_check(layout, strict, fmt, junit, names, mode, click.echo))
+
+
 @main.command()
 @click.argument("alert")
 @config_option

@@ -11,7 +11,7 @@ _FULL = re.compile(r"^([0-9]+(ms|y|w|d|h|m|s))+$")
 
 def parse_duration(text: str) -> float:
     """Seconds in a duration such as 1h30m; raises ValueError on bad input."""
-    if not _FULL.match(text):
+    if not _FULL.fullmatch(text):
         raise ValueError(f"bad duration '{text}' (use e.g. 30s, 5m, 1h30m)")
     return float(sum(int(n) * _UNITS[u] for n, u in _PART.findall(text)))
 

@@ -14,7 +14,8 @@ class Matcher:
     value: str
 
     def promql(self) -> str:
-        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        # A PromQL double-quoted string: backslash, quote and line break escaped (validation refuses the other controls).
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         return f'{self.label}{self.op}"{escaped}"'
 
 

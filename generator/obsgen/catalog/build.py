@@ -1,7 +1,8 @@
 """Turn loaded catalog data into the model, checking everything a schema cannot.
 
 Each check reports a Problem with file, line and field path; all problems are collected
-and raised together so a user fixes a catalog in one pass.
+and raised together so a user fixes a catalog in one pass. The sections are split over
+catalog/checks.py (shared checks) and catalog/alerts.py (SLOs and alerts).
 """
 
 from __future__ import annotations
@@ -9,135 +10,57 @@ from __future__ import annotations
 import copy
 import json
 import re
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from obsgen import model as m
+from obsgen.catalog import schema
+from obsgen.catalog.alerts import Alerts
+from obsgen.catalog.jsonnet import Sandbox
 from obsgen.catalog.lint import label_problems, naming_problems
 from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
-from obsgen.duration import parse_duration
+from obsgen.catalog.text import text_problems
 from obsgen.errors import CatalogError, Problem
-from obsgen.promql_parse import PromQLSyntaxError, analyse, parse_matchers, substitute_macros
 from obsgen.secrets import data_findings
 from obsgen.slo_windows import load_windows
 
-IMPLICIT_LABELS = {"job", "instance"}
-BUILTIN_SERIES = {
-    "up": "gauge",
-    "ALERTS": "gauge",
-    "ALERTS_FOR_STATE": "gauge",
-    "scrape_duration_seconds": "gauge",
-    "scrape_samples_scraped": "gauge",
-    "probe_success": "gauge",
-    "probe_duration_seconds": "gauge",
-    "probe_http_status_code": "gauge",
-}
-RATE_FUNCTIONS = {"rate", "irate", "increase", "resets"}
-COUNTER_SAFE = RATE_FUNCTIONS | {"absent", "absent_over_time", "present_over_time", "count", "timestamp", "changes", "group"}
-TEMPLATE_PARAMS = {
-    "expr": {"expr", "test"},
-    "threshold": {"metric", "matchers", "by", "op", "threshold"},
-    "lag": {"metric", "matchers", "by", "op", "threshold"},
-    "backlog": {"metric", "matchers", "by", "op", "threshold"},
-    "error_ratio": {"errors", "total", "by", "window", "threshold"},
-    "latency_quantile": {"metric", "matchers", "by", "window", "quantile", "threshold"},
-    "down": {"metric", "matchers"},
-    "absent": {"metric", "matchers"},
-    "drop_percentage": {"metric", "matchers", "by", "window", "threshold", "min_value"},
-    "increase": {"metric", "matchers", "by", "window", "threshold"},
-}
-ALL_PARAMS = set().union(*TEMPLATE_PARAMS.values())
-TEMPLATE_TYPES = {
-    "threshold": ("gauge",),
-    "lag": ("gauge",),
-    "backlog": ("gauge",),
-    "latency_quantile": ("histogram",),
-    "down": ("gauge",),
-    "drop_percentage": ("gauge",),
-    "increase": ("counter",),
-}
-SUPPORTED_ACTION = re.compile(
-    r"^\{\{-?\s*(\$labels\.[a-zA-Z_][a-zA-Z0-9_]*"
-    r"|\$value\s*\|\s*(humanize|humanizePercentage|humanizeDuration)"
-    r'|printf\s+"%\.[0-9]f"\s+\$value)\s*-?\}\}$'
-)
-ACTION = re.compile(r"\{\{.*?\}\}")
+NAME_LENGTH = 63  # names that become file names (service, slug...): schema.json's maxLength
+# Grafana unit ids a panel may name (its valueFormats registry; grafana_lint.KNOWN_UNITS, which a test keeps equal),
+# and the prefixes of custom units.
+GRAFANA_UNITS = frozenset({
+    "none", "short", "percent", "percentunit", "bool", "bool_yes_no", "bool_on_off", "s", "ms", "us", "ns", "m", "h", "d",
+    "dtdurations", "dtdhms", "bytes", "decbytes", "bits", "Bps", "bps", "KBs", "MBs", "reqps", "rps", "wps", "iops",
+    "ops", "opm", "cps", "cpm", "eps", "epm", "mps", "mpm", "recps", "rowsps", "reqpm", "hertz", "dateTimeAsIso",
+    "dateTimeFromNow", "locale", "sishort", "currencyUSD", "currencyEUR", "celsius", "watt", "kwatt", "volt",
+})
+CUSTOM_UNITS = ("suffix:", "prefix:", "si:", "count:", "currency:")
+EXAMPLE_UNITS = ("short", "s", "bytes", "reqps", "percentunit")
 PANEL_TYPES = {"rate": ("counter",), "ratio": ("counter",), "quantile": ("histogram",), "value": ("gauge",), "stat": ("gauge",)}
 
 
-@lru_cache(maxsize=1)
-def schema_validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("obsgen.catalog").joinpath("schema.json").read_text(encoding="utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
-def _unknown_fields(error: jsonschema.ValidationError) -> list[str]:
-    """The keys an additionalProperties error is about, so each is reported on its own line."""
-    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
-        return []
-    extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-    patterns = error.schema.get("patternProperties", {})
-    return [k for k in extra if not any(re.match(p, k) for p in patterns)]
-
-
-def _short(value: Any) -> str:
-    """repr() cut to a length that keeps a problem line readable (a wrong-typed section can be huge)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _schema_message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "required":
-        missing = [r for r in error.validator_value if r not in error.instance]
-        return f"missing required field '{missing[0]}'"
-    if error.validator == "enum":
-        return f"{_short(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
-    if error.validator == "type":
-        return f"expected {error.validator_value}, got {type(error.instance).__name__} {_short(error.instance)}"
-    if error.validator == "pattern":
-        desc = error.schema.get("description")
-        return f"{_short(error.instance)} does not match {error.validator_value}" + (f" ({desc})" if desc else "")
-    if error.validator == "oneOf":
-        return "expected one selector {metric, matchers} or a list of them"
-    return error.message
-
-
-class _Builder:
+class _Builder(Alerts):
     """Builds one Service from one RawCatalog, collecting problems."""
-
-    def __init__(self, raw: RawCatalog, env: str, windows: dict[str, Any]) -> None:
-        self.raw = raw
-        self.env = env
-        self.windows = windows
-        self.problems: list[Problem] = []
-        self.metrics: dict[str, m.Metric] = {}
-        # Fields replaced by an environment override -> where the override is written, so problems point there.
-        self.overridden: dict[PathKey, PathKey] = {}
-
-    def problem(self, path: PathKey, message: str) -> None:
-        path = self.overridden.get(path, path)
-        self.problems.append(Problem(self.raw.file, self.raw.line_of(path), format_path(path), message))
-
-    # -- entry point -------------------------------------------------------------------------
 
     def build(self) -> m.Service | None:
         data = self.raw.data
         if not isinstance(data, dict):
             self.problem((), f"a catalog must be a mapping, got {type(data).__name__}")
             return None
-        errors = sorted(schema_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        errors = sorted(schema.schema_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
         for error in errors:
-            unknown = _unknown_fields(error)
+            unknown = schema.unknown_fields(error)
             # Point at the misspelt key itself, not at the mapping that holds it.
             for key in unknown:
                 self.problem((*error.absolute_path, key), f"unknown field '{key}'")
             if not unknown:
-                self.problem(tuple(error.absolute_path), _schema_message(error))
+                self.problem(tuple(error.absolute_path), schema.message(error))
         if errors:
+            return None
+        # A line break or control character in a name or label value cannot be written out; stop at the first report.
+        text = list(text_problems(data))
+        for path, message in text:
+            self.problem(path, message)
+        if text:
             return None
         # Secrets are only ever referenced (a *_file path, an env variable); headers_env maps headers to env names.
         for path, message in data_findings(data, skip=frozenset({"headers_env"})):
@@ -203,8 +126,6 @@ class _Builder:
         self._duplicates([t.severity for t in out], ("service", "routing"), "routing severity")
         return tuple(out)
 
-    # -- environments --------------------------------------------------------------------------
-
     def _apply_environment(self, data: dict[str, Any]) -> dict[str, Any]:
         alert_names = {a["name"] for a in data.get("alerts", [])}
         slo_names = {s["name"] for s in data.get("slos", [])}
@@ -223,67 +144,6 @@ class _Builder:
                 for key in override:
                     self.overridden[(section, i, key)] = ("environments", self.env, section, item["name"], key)
         return data
-
-    # -- helpers -------------------------------------------------------------------------------
-
-    def _duplicates(self, names: list[str], where: str | PathKey, what: str) -> None:
-        base = (where,) if isinstance(where, str) else where
-        seen: set[str] = set()
-        for i, name in enumerate(names):
-            if name in seen:
-                self.problem((*base, i, "name"), f"duplicate {what} name '{name}'")
-            seen.add(name)
-
-    def _duration(self, text: str | None, path: PathKey) -> str | None:
-        if text is None:
-            return None
-        try:
-            parse_duration(text)
-        except ValueError as exc:
-            self.problem(path, str(exc))
-        return text
-
-    def _matchers(self, items: list[str] | None, path: PathKey) -> tuple[m.Matcher, ...]:
-        out: list[m.Matcher] = []
-        for i, text in enumerate(items or []):
-            try:
-                out.extend(parse_matchers(text))
-            except PromQLSyntaxError as exc:
-                self.problem((*path, i), f"bad label matcher {text!r}: {exc}")
-        return tuple(out)
-
-    def _selector(
-        self, data: dict[str, Any], path: PathKey, types: tuple[str, ...], by: tuple[str, ...] = (),
-        by_path: PathKey | None = None,
-    ) -> m.Selector:
-        matchers = self._matchers(data.get("matchers"), (*path, "matchers"))
-        sel = m.Selector(data["metric"], matchers)
-        metric = self._check_metric(sel.metric, (*path, "metric"), types, list(sel.labels), (*path, "matchers"))
-        # A by() label is reported where `by` is written, which is not always beside the selector.
-        for label in by if metric is not None else ():
-            if label not in metric.label_names and label not in IMPLICIT_LABELS:
-                self.problem(by_path or (*path, "by"), f"label '{label}' is not declared on metric '{sel.metric}'")
-        return sel
-
-    def _check_metric(
-        self, name: str, path: PathKey, types: tuple[str, ...], labels: list[str], label_path: PathKey
-    ) -> m.Metric | None:
-        metric = self.metrics.get(name)
-        if metric is None:
-            hint = ""
-            for suffix in ("_bucket", "_count", "_sum", "_total"):
-                if name.endswith(suffix) and name[: -len(suffix)] in self.metrics:
-                    hint = f" (declare the base metric '{name[: -len(suffix)]}' and refer to it by that name)"
-            self.problem(path, f"metric '{name}' is not declared in this catalog{hint}")
-            return None
-        if types and metric.type not in types:
-            self.problem(path, f"metric '{name}' is a {metric.type}; this needs a {' or '.join(types)}")
-        for label in labels:
-            if label not in metric.label_names and label not in IMPLICIT_LABELS:
-                self.problem(label_path, f"label '{label}' is not declared on metric '{name}'")
-        return metric
-
-    # -- metrics -------------------------------------------------------------------------------
 
     def _metric(self, data: dict[str, Any], path: PathKey, namespace: str) -> m.Metric:
         labels = tuple(
@@ -313,266 +173,16 @@ class _Builder:
             self.problem((*path, "quantiles"), f"only summaries have quantiles; '{metric.name}' is a {metric.type}")
         return metric
 
-    # -- SLOs ----------------------------------------------------------------------------------
-
-    def _slo(self, data: dict[str, Any], path: PathKey) -> m.SLO:
-        objective = float(data["objective"])
-        window = data.get("window", "30d")
-        if not 0 < objective < 100:
-            self.problem((*path, "objective"), f"objective {data['objective']} must be above 0 and below 100 (a percentage)")
-        else:
-            fastest = max(w["factor"] for a in self.windows[window]["alerts"] for w in a["windows"])
-            budget = 1 - objective / 100
-            if fastest * budget >= 1:
-                self.problem(
-                    (*path, "objective"),
-                    f"objective {data['objective']} leaves an error budget of {budget:.2%}; the {fastest}x burn-rate "
-                    f"alert of the {window} windows can never fire (needs an objective above {100 - 100 / fastest:.2f})",
-                )
-        kind = data["kind"]
-        slo = m.SLO(
-            name=data["name"], kind=kind, objective=objective, window=window,
-            description=data.get("description", ""), runbook=self._runbook(data.get("runbook")),
-        )
-        if kind == "availability":
-            for key in ("errors", "total"):
-                if key not in data:
-                    self.problem(path, f"availability SLO needs '{key}'")
-            for key in ("metric", "threshold", "matchers"):
-                if key in data:
-                    self.problem((*path, key), f"'{key}' is for latency SLOs; availability uses errors/total")
-            if "errors" in data and "total" in data:
-                errors = self._selector(data["errors"], (*path, "errors"), ("counter",))
-                total = self._selector(data["total"], (*path, "total"), ("counter",))
-                return m.SLO(**{**slo.__dict__, "errors": errors, "total": total})
-            return slo
-        for key in ("metric", "threshold"):
-            if key not in data:
-                self.problem(path, f"latency SLO needs '{key}'")
-        for key in ("errors", "total"):
-            if key in data:
-                self.problem((*path, key), f"'{key}' is for availability SLOs; latency uses metric/threshold")
-        if "metric" not in data or "threshold" not in data:
-            return slo
-        sel = self._selector({"metric": data["metric"], "matchers": data.get("matchers")}, path, ("histogram",))
-        metric = self.metrics.get(sel.metric)
-        threshold = float(data["threshold"])
-        if metric is not None and metric.type == "histogram" and threshold not in metric.buckets:
-            self.problem(
-                (*path, "threshold"),
-                f"latency threshold {threshold:g}s is not a bucket boundary of '{metric.name}' "
-                f"(buckets: {', '.join(f'{b:g}' for b in metric.buckets)})",
-            )
-        return m.SLO(**{**slo.__dict__, "metric": sel, "threshold": threshold})
-
-    # -- alerts --------------------------------------------------------------------------------
-
-    def _runbook(self, data: dict[str, Any] | None) -> m.Runbook:
-        data = data or {}
-        return m.Runbook(
-            impact=data.get("impact", ""),
-            diagnosis=tuple(data.get("diagnosis", ())),
-            recovery=tuple(data.get("recovery", ())),
-            escalation=data.get("escalation", ""),
-        )
-
-    def _annotations(self, data: dict[str, Any], path: PathKey) -> None:
-        if "{{" in data["summary"]:
-            self.problem((*path, "summary"), "summary must be a plain sentence without template actions")
-        description = data["description"]
-        actions = ACTION.findall(description)
-        if not actions:
-            self.problem((*path, "description"), "description must be templated, e.g. with {{ $labels.job }} or {{ $value | humanize }}")
-        for action in actions:
-            if not SUPPORTED_ACTION.match(action):
-                self.problem(
-                    (*path, "description"),
-                    f"unsupported template action {action}; use $labels.NAME, $value piped to humanize, "
-                    'humanizePercentage or humanizeDuration, or printf "%.Nf" $value',
-                )
-
-    def _alert(self, data: dict[str, Any], path: PathKey) -> m.Alert:
-        template = data["template"]
-        allowed = TEMPLATE_PARAMS[template]
-        for key in sorted(ALL_PARAMS & set(data)):
-            if key not in allowed:
-                self.problem((*path, key), f"'{key}' is not a parameter of the {template} template")
-        self._annotations(data, path)
-        for_ = self._duration(data.get("for", "0m"), (*path, "for")) or "0m"
-        window = self._duration(data.get("window", "5m"), (*path, "window")) or "5m"
-        by = tuple(data.get("by", ()))
-        alert = m.Alert(
-            name=data["name"], template=template, severity=data["severity"], summary=data["summary"],
-            description=data["description"], for_=for_, runbook=self._runbook(data.get("runbook")),
-            labels=tuple(sorted(data.get("labels", {}).items())), by=by, op=data.get("op", ">"),
-            threshold=data.get("threshold"), window=window, quantile=data.get("quantile", 0.95),
-            min_value=data.get("min_value"),
-        )
-        for key in ("severity", "service", "team", "alertname"):
-            if key in data.get("labels", {}):
-                self.problem((*path, "labels", key), f"label '{key}' is set by obsgen; remove it")
-        if template == "expr":
-            return self._expr_alert(data, path, alert)
-        if template not in ("down", "absent") and alert.threshold is None:
-            self.problem(path, f"the {template} template needs 'threshold'")
-        if template == "error_ratio":
-            for key in ("errors", "total"):
-                if key not in data:
-                    self.problem(path, f"the error_ratio template needs '{key}'")
-            if "errors" not in data or "total" not in data:
-                return alert
-            if alert.threshold is not None and not 0 < alert.threshold < 1:
-                self.problem((*path, "threshold"), f"error ratio threshold {alert.threshold} must be between 0 and 1 (0.05 = 5%)")
-            errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by, (*path, "by"))
-            totals_data = data["total"] if isinstance(data["total"], list) else [data["total"]]
-            total_path = (*path, "total")
-            totals = tuple(
-                self._selector(
-                    t, (*total_path, i) if isinstance(data["total"], list) else total_path, ("counter",), by, (*path, "by")
-                )
-                for i, t in enumerate(totals_data)
-            )
-            return m.Alert(**{**alert.__dict__, "errors": errors, "total": totals})
-        if "metric" not in data:
-            self.problem(path, f"the {template} template needs 'metric'")
-            return alert
-        types = TEMPLATE_TYPES.get(template, ())
-        sel = self._selector({"metric": data["metric"], "matchers": data.get("matchers")}, path, types, by)
-        metric = self.metrics.get(sel.metric)
-        alert = m.Alert(**{**alert.__dict__, "metric": sel})
-        if template == "latency_quantile" and metric is not None and metric.type == "histogram" and alert.threshold is not None:
-            finite = metric.buckets
-            # A histogram without buckets is already reported on the metric.
-            if finite and not finite[0] <= alert.threshold < finite[-1]:
-                self.problem(
-                    (*path, "threshold"),
-                    f"latency threshold {alert.threshold:g}s must lie between the smallest and the largest finite bucket "
-                    f"of '{metric.name}' ({finite[0]:g}..{finite[-1]:g}), or the quantile can never cross it",
-                )
-        if template == "drop_percentage" and alert.threshold is not None:
-            if not 0 < alert.threshold < 1:
-                self.problem((*path, "threshold"), f"drop threshold {alert.threshold} must be between 0 and 1 (0.5 = 50%)")
-            if parse_duration(alert.for_) + 60 > parse_duration(alert.window):
-                self.problem(
-                    (*path, "for"),
-                    f"'for' ({alert.for_}) must be at least 1m shorter than the window ({alert.window}); "
-                    "a drop stops being visible once the window has passed",
-                )
-        if template == "increase" and alert.threshold is not None and alert.threshold < 0:
-            self.problem((*path, "threshold"), "increase threshold must be 0 or more")
-        return alert
-
-    def _expr_alert(self, data: dict[str, Any], path: PathKey, alert: m.Alert) -> m.Alert:
-        if "expr" not in data:
-            self.problem(path, "the expr template needs 'expr'")
-            return alert
-        self.check_expr(data["expr"], (*path, "expr"))
-        test = data.get("test")
-        if test is None:
-            self.problem(path, "an expr alert needs a 'test' with 'firing' and 'silent' input series, so that it is proven to fire")
-            return m.Alert(**{**alert.__dict__, "expr": data["expr"]})
-        if "$value" in data["description"]:
-            self.problem((*path, "description"), "an expr alert's description cannot use $value (obsgen cannot predict it for its rule test)")
-
-        def raw_test(t: dict[str, Any], key: str) -> m.RawTest:
-            self._duration(t["eval_time"], (*path, "test", key, "eval_time"))
-            return m.RawTest(
-                series=tuple((s["series"], s["values"]) for s in t["series"]),
-                eval_time=t["eval_time"],
-                labels=tuple(sorted(t.get("labels", {}).items())),
-            )
-
-        return m.Alert(
-            **{**alert.__dict__, "expr": data["expr"], "firing_test": raw_test(test["firing"], "firing"),
-               "silent_test": raw_test(test["silent"], "silent")}
-        )
-
-    def check_expr(self, expr: str, path: PathKey, dashboard: bool = False) -> None:
-        """Type and label checks for a raw PromQL expression; dashboard ones may use Grafana's macros."""
-        if dashboard:
-            expr = substitute_macros(expr)
-        try:
-            analysis = analyse(expr)
-        except PromQLSyntaxError as exc:
-            self.problem(path, f"PromQL does not parse: {exc}")
-            return
-        for use in analysis.selectors:
-            name, kind, metric = self._resolve(use.name)
-            if kind is None:
-                if ":" in name:
-                    continue  # recording rules are checked once the plan exists
-                self.problem(path, f"metric '{name}' is not declared in this catalog")
-                continue
-            inside_rate = bool(use.functions) and use.functions[0] in RATE_FUNCTIONS
-            if inside_rate and kind != "counter":
-                self.problem(path, f"{use.functions[0]}() on '{name}', which is a {kind}; rate functions need a counter")
-            if kind == "counter" and not any(f in COUNTER_SAFE for f in use.functions):
-                self.problem(path, f"counter '{name}' must be wrapped in rate() or increase()")
-            if "histogram_quantile" in use.functions and not name.endswith("_bucket"):
-                self.problem(path, f"histogram_quantile() over '{name}', which is not a histogram's _bucket series")
-            known = set(metric.label_names) if metric else set()
-            known |= IMPLICIT_LABELS | ({"le"} if name.endswith("_bucket") else set()) | {"quantile"}
-            for label in use.labels:
-                if metric is not None and label not in known:
-                    self.problem(path, f"label '{label}' is not declared on metric '{metric.name}'")
-        labels_in_expr: set[str] = set()
-        all_declared = bool(analysis.selectors)
-        for use in analysis.selectors:
-            _, _, metric = self._resolve(use.name)
-            if metric is not None:
-                labels_in_expr |= set(metric.label_names)
-            all_declared = all_declared and metric is not None
-        # Metrics without labels still pin down what by() may name, as long as every series is declared here.
-        if labels_in_expr or all_declared:
-            allowed = labels_in_expr | IMPLICIT_LABELS | {"le", "quantile"}
-            for group in analysis.grouping:
-                for label in group:
-                    if label not in allowed:
-                        self.problem(path, f"label '{label}' in by() is not declared on the metrics of this expression")
-
-    def _resolve(self, name: str) -> tuple[str, str | None, m.Metric | None]:
-        """(name, effective type, declared metric) for a series name in an expression."""
-        if name in BUILTIN_SERIES:
-            return name, BUILTIN_SERIES[name], None
-        metric = self.metrics.get(name)
-        if metric is not None:
-            kind = "gauge" if metric.type in ("summary", "histogram") else metric.type
-            return name, kind, metric
-        for suffix, kinds in (("_bucket", ("histogram",)), ("_count", ("histogram", "summary")), ("_sum", ("histogram", "summary"))):
-            base = self.metrics.get(name[: -len(suffix)]) if name.endswith(suffix) else None
-            if base is not None and base.type in kinds:
-                return name, "counter", base
-        return name, None, None
-
-    # -- log alerts ------------------------------------------------------------------------------
-
-    def _log_alert(self, data: dict[str, Any], path: PathKey) -> m.LogAlert:
-        self._annotations(data, path)
-        selector = data["selector"].strip()
-        if not (selector.startswith("{") and selector.endswith("}")):
-            self.problem((*path, "selector"), f"log selector {selector!r} must be a LogQL stream selector like {{job=\"relay\"}}")
-        try:
-            re.compile(data["pattern"])
-        except re.error as exc:
-            self.problem((*path, "pattern"), f"bad regular expression: {exc}")
-        if "`" in data["pattern"]:
-            self.problem((*path, "pattern"), "pattern must not contain a backtick")
-        return m.LogAlert(
-            name=data["name"], selector=selector, pattern=data["pattern"], severity=data["severity"],
-            summary=data["summary"], description=data["description"],
-            window=self._duration(data.get("window", "5m"), (*path, "window")) or "5m",
-            threshold=float(data.get("threshold", 0)), for_=self._duration(data.get("for", "0m"), (*path, "for")) or "0m",
-            runbook=self._runbook(data.get("runbook")),
-        )
-
-    # -- dashboards ------------------------------------------------------------------------------
-
     def _dashboard(self, data: dict[str, Any], path: PathKey, service: str) -> m.Dashboard:
         rows = []
         for r, row in enumerate(data["rows"]):
             panels = tuple(self._panel(p, (*path, "rows", r, "panels", i)) for i, p in enumerate(row["panels"]))
             rows.append(m.Row(row["title"], panels))
         slug = data.get("slug") or re.sub(r"[^a-z0-9]+", "-", data["title"].lower()).strip("-")
+        if not 0 < len(slug) <= NAME_LENGTH:
+            # The slug names the dashboard's file: "" would write ".json", 300 characters would not fit.
+            self.problem((*path, "title"), f"title {schema.short(data['title'])} gives the file name {schema.short(slug)}; set a 'slug' "
+                                           f"(kebab-case, at most {NAME_LENGTH} characters)")
         return m.Dashboard(
             title=data["title"], slug=slug, rows=tuple(rows), description=data.get("description", ""),
             tags=tuple(data.get("tags", ())),
@@ -587,6 +197,10 @@ class _Builder:
             quantiles=tuple(data.get("quantiles", (0.5, 0.95, 0.99))), aggregate=data.get("aggregate", "sum"),
             unit=data.get("unit"), legend=data.get("legend"),
         )
+        unit = data.get("unit")
+        if unit is not None and unit not in GRAFANA_UNITS and not unit.startswith(CUSTOM_UNITS):
+            self.problem((*path, "unit"), f"unit {schema.short(unit)} is not a Grafana unit id (such as {', '.join(EXAMPLE_UNITS)}) "
+                                          f"nor a custom {', '.join(CUSTOM_UNITS)}... unit")
         if kind == "expr":
             if "expr" not in data:
                 self.problem(path, "an expr panel needs 'expr'")
@@ -597,17 +211,17 @@ class _Builder:
             if "errors" not in data or "total" not in data:
                 self.problem(path, "a ratio panel needs 'errors' and 'total'")
                 return panel
+            before = len(self.problems)
             errors = self._selector(data["errors"], (*path, "errors"), ("counter",), by, (*path, "by"))
             totals_data = data["total"] if isinstance(data["total"], list) else [data["total"]]
             totals = tuple(self._selector(t, (*path, "total"), ("counter",), by, (*path, "by")) for t in totals_data)
+            self._check_ratio(errors, totals, path, before, by)
             return m.Panel(**{**panel.__dict__, "errors": errors, "total": totals})
         if "metric" not in data:
             self.problem(path, f"a {kind} panel needs 'metric'")
             return panel
         sel = self._selector({"metric": data["metric"], "matchers": data.get("matchers")}, path, PANEL_TYPES[kind], by)
         return m.Panel(**{**panel.__dict__, "metric": sel})
-
-    # -- load tests ------------------------------------------------------------------------------
 
     def _load_test(self, data: dict[str, Any], path: PathKey, slos: set[str]) -> m.LoadTest:
         executor = data["executor"]
@@ -686,11 +300,12 @@ def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = N
         if not files:
             raise CatalogError([Problem(str(directory), None, "", "no catalogs (*.yaml, *.yml, *.jsonnet) found")])
     windows = load_windows()
+    sandbox = Sandbox.for_catalogs(directory)
     problems: list[Problem] = []
     built: list[tuple[m.Service, RawCatalog]] = []
     for path in files:
         try:
-            raw = load_file(path, {"env": env})
+            raw = load_file(path, {"env": env}, sandbox=sandbox)
         except CatalogError as exc:
             problems.extend(exc.problems)
             continue

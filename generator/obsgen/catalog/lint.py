@@ -6,8 +6,8 @@ import re
 
 from obsgen.model import Metric
 
-SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-LABEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")  # used with fullmatch: `$` would pass a final newline
+LABEL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 # Suffixes that name a non-base unit, with the base unit Prometheus wants instead.
 NON_BASE_UNITS = {
@@ -82,7 +82,7 @@ def naming_problems(metric: Metric, namespace: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     name = metric.name
     allow = set(metric.lint_allow)
-    if not SNAKE_CASE.match(name):
+    if not SNAKE_CASE.fullmatch(name):
         return [("name", f"metric name '{name}' is not snake_case ([a-z0-9_], starting with a letter)")]
     if namespace and "namespace" not in allow and not name.startswith(namespace + "_"):
         out.append(("name", f"metric '{name}' must start with the service namespace '{namespace}_'"))
@@ -109,7 +109,7 @@ def label_problems(metric: Metric) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for label in metric.labels:
         where = f"labels.{label.name}"
-        if not LABEL_NAME.match(label.name) or label.name.startswith("__"):
+        if not LABEL_NAME.fullmatch(label.name) or label.name.startswith("__"):
             out.append((where, f"label name '{label.name}' is not snake_case"))
             continue
         reason = PII_LABELS.get(label.name)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import re
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from obsgen.catalog import jsonnet
+from obsgen.catalog.jsonnet import Sandbox
 from obsgen.errors import CatalogError, Problem
 
 CATALOG_SUFFIXES = (".yaml", ".yml", ".jsonnet")
@@ -70,6 +71,12 @@ def _decode(path: Path, display: str) -> str:
         ) from None
 
 
+def _number_problem(text: str, value: float) -> str:
+    if math.isfinite(value):
+        return f"number {text} is out of range (below 1e18 in size)"
+    return f"{text} is not a finite number"
+
+
 class _Builder:
     """Turns a composed YAML node tree into Python data, recording each node's line."""
 
@@ -104,6 +111,11 @@ class _Builder:
         # YAML timestamps and binary have no place in a catalog; keep them as text for the schema to judge.
         if not isinstance(value, (str, int, float, bool, type(None))):
             return node.value
+        if isinstance(value, float) and (not math.isfinite(value) or abs(value) >= MAX_INTEGER):
+            # .nan and .inf are YAML floats, but no catalog number may be one: `> nan` never fires, and 1e308 doubled
+            # in a generated test is infinite.
+            self.problems.append(Problem(self.display, node.start_mark.line + 1, format_path(path), _number_problem(node.value, value)))
+            return 0
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INTEGER:
             shown = node.value if len(node.value) <= 24 else node.value[:24] + "..."
             self.problems.append(
@@ -213,27 +225,46 @@ def load_yaml_text(text: str, display: str) -> RawCatalog:
     return RawCatalog(display, data, builder.lines)
 
 
-def load_jsonnet(path: Path, display: str, ext_vars: dict[str, str]) -> RawCatalog:
-    """Evaluate a Jsonnet catalog with ext vars (env, ...); Jsonnet keeps no line numbers for fields."""
-    import _jsonnet  # the jsonnet library lives only here
+def _check_json(data: Any, display: str) -> list[Problem]:
+    """The limits YAML gets, for Jsonnet's output: depth, value count, finite numbers, integer range."""
+    problems: list[Problem] = []
+    count = 0
+    stack: list[tuple[Any, PathKey]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            return [Problem(display, None, "", f"more than {MAX_VALUES} values")]
+        if len(path) > MAX_DEPTH:
+            return [Problem(display, None, format_path(path[:MAX_DEPTH]), f"nested more than {MAX_DEPTH} levels deep")]
+        if isinstance(value, dict):
+            stack.extend(((v, (*path, k)) for k, v in value.items()))
+        elif isinstance(value, list):
+            stack.extend(((v, (*path, i)) for i, v in enumerate(value)))
+        elif isinstance(value, float) and (not math.isfinite(value) or abs(value) >= MAX_INTEGER):
+            problems.append(Problem(display, None, format_path(path), _number_problem(repr(value), value)))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INTEGER:
+            problems.append(Problem(display, None, format_path(path), f"integer {str(value)[:24]}... is out of range (18 digits at most)"))
+    return problems
 
-    _decode(path, display)
+
+def load_jsonnet(path: Path, display: str, ext_vars: dict[str, str], sandbox: Sandbox | None = None) -> RawCatalog:
+    """Evaluate a Jsonnet catalog in the sandbox (see catalog/jsonnet.py); Jsonnet keeps no line numbers for fields."""
+    text = _decode(path, display)
+    out = jsonnet.evaluate(path, display, text, ext_vars, sandbox or Sandbox.for_catalogs(path.parent))
     try:
-        text = _jsonnet.evaluate_file(str(path), ext_vars=ext_vars)
-    except RuntimeError as exc:
-        report = str(exc).strip()
-        first = report.splitlines()[0] if report else "evaluation failed"
-        # Jsonnet names locations as FILE:LINE:COL; take the first one in this file as the problem's line.
-        where = re.search(re.escape(str(path)) + r":(\d+)(?::[0-9-]+)?:?", report)
-        line = int(where.group(1)) if where else None
-        first = first.replace(where.group(0) + " ", "") if where else first
-        raise CatalogError([Problem(display, line, "", f"jsonnet: {first}")]) from None
-    return RawCatalog(display, json.loads(text), {})
+        data = jsonnet.parse(out)
+    except (ValueError, RecursionError) as exc:
+        raise CatalogError([Problem(display, None, "", f"jsonnet: output is not usable JSON: {exc}")]) from None
+    problems = _check_json(data, display)
+    if problems:
+        raise CatalogError(problems)
+    return RawCatalog(display, data, {})
 
 
-def load_file(path: Path, ext_vars: dict[str, str], display: str | None = None) -> RawCatalog:
-    """Load one catalog file of either format."""
+def load_file(path: Path, ext_vars: dict[str, str], display: str | None = None, sandbox: Sandbox | None = None) -> RawCatalog:
+    """Load one catalog file of either format; Jsonnet imports stay inside the sandbox (default: the file's folder)."""
     shown = display or str(path)
     if path.suffix == ".jsonnet":
-        return load_jsonnet(path, shown, ext_vars)
+        return load_jsonnet(path, shown, ext_vars, sandbox)
     return load_yaml_text(_decode(path, shown), shown)

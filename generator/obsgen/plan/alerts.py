@@ -65,7 +65,7 @@ def _latency(d: Draft, alert: m.Alert, path: Path) -> None:
     if not d.with_cases:
         return
     minutes = d.eval_minutes(alert, RATE_WINDOW)
-    bounds = list(metric.buckets)
+    bounds = [*metric.buckets, math.inf]  # above the last finite bucket, only +Inf lies past the threshold
     bad_index = next(i for i, b in enumerate(bounds) if i > 0 and bounds[i - 1] >= alert.threshold)
     for fire, index in ((True, bad_index), (False, 0)):
         series = bucket_series(d, alert.metric, alert.by, index, minutes + 5, path)

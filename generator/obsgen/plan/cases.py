@@ -21,6 +21,7 @@ def ratio_series(d: Draft, errors: m.Selector, totals: tuple[m.Selector, ...], b
     err_labels = d.synth.labels_for(errors, by, path)
     series = [counter_series(errors.metric, err_labels, 60, minutes)]
     good = 0
+    holds_errors = any(t.metric == errors.metric for t in totals)
     for t in totals:
         if t.metric == errors.metric:
             # The error series already counts here; a good series needs a label value the errors exclude.
@@ -30,8 +31,12 @@ def ratio_series(d: Draft, errors: m.Selector, totals: tuple[m.Selector, ...], b
                 series.append(counter_series(t.metric, labels, 60 * good_per_err, minutes))
                 good += 1
         elif not any(matches(s, t) for s in series):
-            labels = d.synth.labels_for(t, by, path)
-            series.append(counter_series(t.metric, labels, 60 * good_per_err, minutes))
+            # The error series' by() group, so the test has a ratio to read; errors count a subset of total, so a
+            # total of another metric counts at least the error events.
+            labels = {**d.synth.labels_for(t, by, path), **{k: err_labels[k] for k in by if k in err_labels}}
+            per = good_per_err if holds_errors else max(good_per_err, 1)
+            holds_errors = True
+            series.append(counter_series(t.metric, labels, 60 * per, minutes))
             good += 1
     if not good and not fire:
         raise PlanError(path, "the total only counts the error events, so the ratio is always 1; "

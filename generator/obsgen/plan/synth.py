@@ -38,6 +38,7 @@ def candidates(label: m.Label | None, matchers: list[m.Matcher]) -> list[str]:
             out.append(mt.value)
         elif mt.op == "=~":
             out.extend(alt for alt in mt.value.split("|") if re.fullmatch(r"[A-Za-z0-9_./-]*", alt))
+            out.extend(re.sub(r"\\(.)", r"\1", alt) for alt in mt.value.split("|"))  # escaped literals; all are checked
             out.append(re.sub(r"\.", "0", mt.value.split("|")[0]).replace("\\", ""))
     if not (label and label.values):
         out.extend(_FALLBACK_VALUES)

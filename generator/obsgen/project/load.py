@@ -13,10 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
-from obsgen.catalog.build import _schema_message, _unknown_fields
+from obsgen.catalog import schema as catalog_schema
 from obsgen.catalog.load import PathKey, RawCatalog, format_path, load_yaml_text
 from obsgen.errors import CatalogError, Problem
 from obsgen.model import Matcher
@@ -41,8 +40,9 @@ def schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema())
+def _validator() -> Any:
+    """The project schema's validator, with the catalog's whole-string pattern semantics."""
+    return catalog_schema.validator_for(schema())
 
 
 class _Reader:
@@ -57,11 +57,11 @@ class _Reader:
 
     def schema_problems(self) -> None:
         for error in sorted(_validator().iter_errors(self.raw.data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
-            unknown = _unknown_fields(error)
+            unknown = catalog_schema.unknown_fields(error)
             for key in unknown:
                 self.problem((*error.absolute_path, key), f"unknown field '{key}'")
             if not unknown:
-                self.problem(tuple(error.absolute_path), _schema_message(error))
+                self.problem(tuple(error.absolute_path), catalog_schema.message(error))
 
     def text_problems(self, data: Any, path: PathKey = ()) -> None:
         """Line breaks and control characters in any value (they would split a generated line)."""

@@ -26,9 +26,9 @@ TEMPLATES = {
 def schema_text(which: str) -> str:
     """The JSON Schema of a catalog or of the project file, as `obsgen schema` prints it."""
     if which == "catalog":
-        from obsgen.catalog.build import schema_validator
+        from obsgen.catalog.schema import schema as catalog_schema
 
-        data = schema_validator().schema
+        data = catalog_schema()
     else:
         from obsgen.project import schema
 

@@ -2,7 +2,7 @@
 
 grafanalib 0.7 writes schemaVersion 12, nulls, string datasources, `rows` and `hideControls`; `normalise`
 keeps what it built (layout, panel ids, titles, targets, units, links, variables) and rewrites the rest, which
-tests/tsc type-checks against @grafana/schema.
+obsgen check (generator/obsgen/check/node) type-checks against @grafana/schema.
 """
 
 from __future__ import annotations

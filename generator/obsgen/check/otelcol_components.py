@@ -1,6 +1,6 @@
 """The OpenTelemetry Collector Builder manifest for exactly the components a collector config uses.
 
-`python -m obsgen.otelcol_components --config compose/otel-collector/config.yaml --version 0.129.0`
+`python -m obsgen.check.otelcol_components --config compose/otel-collector/config.yaml --version 0.129.0`
 prints the manifest; `--key` prints a short hash of the component set (part of the cached binary's name).
 """
 
@@ -92,7 +92,7 @@ def manifest(used: dict[str, list[str]], version: str, output_path: str) -> dict
         for t in types:
             module = MODULES[kind].get(t)
             if module is None:
-                raise UnknownComponent(f"{kind[:-1]} {t!r} has no Go module in obsgen.otelcol_components.MODULES")
+                raise UnknownComponent(f"{kind[:-1]} {t!r} has no Go module in obsgen.check.otelcol_components.MODULES")
             entries.append({"gomod": f"{module} v{version}"})
         if entries:
             doc[kind] = entries

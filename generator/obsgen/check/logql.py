@@ -1,4 +1,4 @@
-"""LogQL checked by Grafana's own grammar (@grafana/lezer-logql), run once per check by a small node script.
+"""LogQL checked by Grafana's own grammar (@grafana/lezer-logql), run once per check by node/logql.mjs.
 
 Collects every LogQL expression obsgen writes (Loki ruler files, Loki targets of dashboards) with its
 location, parses them all in one node run and reports each error node as one located line. The grammar
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,9 @@ from typing import Any
 
 import yaml
 
+from obsgen.check.context import Context
+from obsgen.check.node import NodeEnv, NodeUnavailable, run_script
+from obsgen.check.result import Outcome
 from obsgen.errors import Problem
 
 TIMEOUT = 120  # seconds for one node run; parsing a few hundred expressions takes well under one
@@ -175,21 +177,19 @@ def _display(path: Path, root: Path | None) -> str:
 # -- parsing --------------------------------------------------------------------------------------------
 
 
-def parse(exprs: Sequence[LogQLExpr], script: Path, node: str = "node") -> list[Parsed]:
-    """Parse every expression in one run of the node script (tests/tsc/logql.mjs); order is kept."""
+def parse(exprs: Sequence[LogQLExpr], env: NodeEnv) -> list[Parsed]:
+    """Parse every expression in one run of the grammar script (node/logql.mjs); order is kept."""
     if not exprs:
         return []
-    binary = shutil.which(node)
-    if binary is None:
-        raise LogQLCheckError(f"{node} is not installed; the LogQL grammar runs on Node.js")
-    if not script.is_file():
-        raise LogQLCheckError(f"{script} does not exist")
+    if shutil.which(env.node) is None:
+        raise LogQLCheckError(f"{env.node} is not installed; the LogQL grammar runs on Node.js")
+    if not env.script("logql.mjs").is_file():
+        raise LogQLCheckError(f"{env.script('logql.mjs')} does not exist")
     payload = json.dumps([{"id": str(i), "expr": substitute_macros(e.expr)} for i, e in enumerate(exprs)])
     try:
-        proc = subprocess.run([binary, str(script.resolve())], input=payload, capture_output=True, text=True,
-                              cwd=script.parent, timeout=TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise LogQLCheckError(f"{script.name} timed out after {TIMEOUT}s") from exc
+        proc = run_script(env, "logql.mjs", [], stdin=payload, timeout=TIMEOUT)
+    except NodeUnavailable as exc:
+        raise LogQLCheckError(str(exc)) from exc
     # Exit 1 means "an expression has an error node" only when the output is the full answer; anything
     # else (a missing grammar package, a crash) is the checker failing, never a verdict on the LogQL.
     try:
@@ -197,8 +197,8 @@ def parse(exprs: Sequence[LogQLExpr], script: Path, node: str = "node") -> list[
     except json.JSONDecodeError:
         results = None
     if not isinstance(results, list) or len(results) != len(exprs):
-        hint = " (run `npm ci` in tests/tsc)" if "Cannot find package" in proc.stderr else ""
-        raise LogQLCheckError(f"{script.name} exited {proc.returncode}{hint}: {proc.stderr.strip()[-600:]}")
+        hint = " (the locked packages are missing: python -m obsgen.check.node)" if "Cannot find package" in proc.stderr else ""
+        raise LogQLCheckError(f"logql.mjs exited {proc.returncode}{hint}: {proc.stderr.strip()[-600:]}")
     return [
         Parsed(
             source=e,
@@ -211,6 +211,30 @@ def parse(exprs: Sequence[LogQLExpr], script: Path, node: str = "node") -> list[
     ]
 
 
-def check(exprs: Sequence[LogQLExpr], script: Path, node: str = "node") -> list[Problem]:
+def check(exprs: Sequence[LogQLExpr], env: NodeEnv) -> list[Problem]:
     """One located problem per error node; an empty list means every expression parsed cleanly."""
-    return [p for parsed in parse(exprs, script, node) for p in parsed.problems()]
+    return [p for parsed in parse(exprs, env) for p in parsed.problems()]
+
+
+def logql(ctx: Context) -> Outcome:
+    """Every LogQL expression of the Loki ruler files and the dashboards' Loki targets, through the grammar."""
+    env = ctx.node()
+    layout = ctx.layout
+    exprs: list[LogQLExpr] = []
+    problems: list[Problem] = []
+    rules_rel = layout.compose_file("loki/rules")
+    if rules_rel and layout.path(rules_rel).is_dir():
+        found, bad = rule_expressions(layout.path(rules_rel), layout.root)
+        exprs, problems = exprs + found, problems + bad
+    if layout.dashboards and layout.path(layout.dashboards).is_dir():
+        found, bad = dashboard_targets(layout.path(layout.dashboards), layout.root)
+        exprs, problems = exprs + found, problems + bad
+    out = Outcome(summary=f"{len(exprs)} expressions", tool=env.describe("@grafana/lezer-logql"),
+                  path=f"local node {env.node_version}")
+    try:
+        problems += check(exprs, env)
+    except LogQLCheckError as exc:
+        out.add(None, None, f"the grammar could not run: {exc}")
+    for p in problems:
+        out.add(p.file, p.line, f"{p.path}: {p.message}" if p.path else p.message)
+    return out
