@@ -27,7 +27,7 @@ def generated(tmp_path: Path, text: str, *catalogs: Path, args: tuple[str, ...] 
 
 
 def files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} - {"obsgen.yaml", ".obsgen-files.json"}
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} - {"obsgen.yaml", ".obsgen-files.json", ".obsgen.lock"}
 
 
 def promtool_passes(rules: Path, tests: Path) -> None:

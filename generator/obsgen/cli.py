@@ -164,15 +164,23 @@ def main() -> None:
 @click.option("--only", "only", multiple=True, metavar="OUTPUT[,OUTPUT]",
               help="Generate only these outputs (rules, rule-tests, runbooks, dashboards, provisioning, alertmanager, loki, "
                    "k6, compose; grafana and stack name groups of them); others stay as they are.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait for another obsgen run on the same output folder before failing.")
 @click.option("--gc", "gc_mode", type=click.Choice(GC_MODES), default=None, hidden=True,
               help="Garbage collector mode for the run (benchmarks compare them).")
 @friendly
 def generate(config: Path | None, catalogs: Path | None, out: Path | None, env: str | None, check: bool,
-             only: tuple[str, ...], gc_mode: str | None) -> None:
-    """Regenerate the outputs the project file selects from the catalogs."""
+             only: tuple[str, ...], lock_timeout: float, gc_mode: str | None) -> None:
+    """Regenerate the outputs the project file selects from the catalogs.
+
+    Writing is confined to the output folder (no path outside it, and no symbolic link inside it, is ever written or
+    deleted) and crash-safe: an interrupted run is finished or undone by the next one, and --check reports it.
+    Runs on one folder take turns through its lock file .obsgen.lock; a run that waits longer than --lock-timeout
+    fails without writing.
+    """
     from obsgen import pipeline
     from obsgen.emit import OutputClash, needs_cases
-    from obsgen.writer import diff, write
+    from obsgen.writer import WriterError, diff, kill_at_step, write
 
     project = _project(config)
     outputs = _only(only, project)
@@ -185,21 +193,28 @@ def generate(config: Path | None, catalogs: Path | None, out: Path | None, env: 
         files = pipeline.emit(pipeline.planned(loaded, project.plan, needs_cases(chosen)), settings, chosen)
     except OutputClash as exc:
         raise CatalogError([Problem(str(project.file or "obsgen.yaml"), None, "output.paths", str(exc))]) from None
-    if outputs:
-        files = {**pipeline.kept_files(target, outputs, settings), **files}
+    try:
+        if outputs:
+            files = {**pipeline.kept_files(target, outputs, settings), **files}
+        if check:
+            drift = diff(files, target, lock_timeout=lock_timeout)
+        else:
+            drift = write(files, target, lock_timeout=lock_timeout, fault=kill_at_step(os.environ.get("OBSGEN_WRITER_FAULT")))
+    except WriterError as exc:
+        click.echo(one_line(str(exc)), err=True)
+        sys.exit(1)
     if check:
-        drift = diff(files, target)
         if drift.clean:
             click.echo(f"obsgen: {len(files)} generated files are up to date")
             return
         for line in drift.lines():
-            click.echo(line)
+            click.echo(one_line(line))
         click.echo(f"obsgen: generated files are out of date; run `{settings.command}` and commit the result", err=True)
         sys.exit(1)
-    drift = write(files, target)
+    recovered = f"; {drift.interrupted}" if drift.interrupted else ""
     click.echo(
         f"obsgen: {len(loaded.bundle.services)} catalogs -> {len(files)} files in {target} "
-        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed)"
+        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed{recovered})"
     )
 
 

@@ -7,7 +7,6 @@ The CLI and the test harness run exactly these functions; nothing else strings t
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -85,19 +84,11 @@ def planned(loaded: Loaded, settings: PlanSettings, with_cases: bool = True) -> 
 
 def kept_files(out: Path, only: Iterable[str], settings: Settings | None = None) -> dict[str, str]:
     """Files of the outputs not selected, as they are on disk, so a partial run (--only) neither rewrites nor removes them."""
-    from obsgen.writer import MANIFEST
+    from obsgen.writer import read_kept  # read through the writer's checks: no link followed, nothing outside --out
 
     selected = set(only)
     where = roots(settings)
-    try:
-        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        return {}
-    kept: dict[str, str] = {}
-    for rel in listed:
-        if isinstance(rel, str) and owner(rel, where) not in selected and (out / rel).is_file():
-            kept[rel] = (out / rel).read_text(encoding="utf-8")
-    return kept
+    return read_kept(out, lambda rel: owner(rel, where) not in selected)
 
 
 def generate(catalogs: Path, env: str = "prod", settings: Settings | None = None, only: Iterable[str] = (),
