@@ -24,10 +24,11 @@ import pytest
 import yaml
 from collector_support import DebugLogRecord, collector_test_config, debug_log_records
 
-from obsgen.check.containers import connect, remove_compose_project
+from obsgen.check.containers import connect
 from obsgen.check.tools import bin_cache, compose_binary
 
 from conftest import ROOT, in_ci, run
+from support.containers import remove_compose_project
 
 COMPOSE = ROOT / "compose" / "compose.yaml"
 UP_TIMEOUT = 120.0  # seconds for `compose up` itself
