@@ -1,7 +1,7 @@
 """`for:` on burn-rate alerts, measured: detection delay and flapping with and without it, on the same bursts.
 
 One availability SLO (99.9% over 30 days, the workbook windows) is generated with each `for:` setting
-(OBSGEN_BURN_ALERT_FOR), and promtool runs every setting's rules on the same synthetic error ratios:
+(obsgen.yaml's slos.burn_alert_for), and promtool runs every setting's rules on the same synthetic error ratios:
 
 - fast burn: 5% of requests fail (50x the budget) for an hour;
 - slow burn: 0.4% fail (4x) for six hours;
@@ -16,14 +16,13 @@ started firing (episodes: more than one for the same incident is flapping) and t
 promtool only passes or fails, so each measure is asked for with an expectation it cannot meet and read from the
 "got:" of its report.
 
-Usage: python bench/burn_for.py [--for none,2m,15m ...]  (values as OBSGEN_BURN_ALERT_FOR takes them)
+Usage: python bench/burn_for.py [--for none,2m/15m ...]  (one duration for both tiers, or page/ticket)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -89,9 +88,12 @@ GOT = re.compile(r'\{severity="(critical|warning)"\} ([0-9.eE+-]+)')
 
 def _measure(work: Path, setting: str) -> dict[str, dict[str, dict[str, float]]]:
     out = work / setting.replace(",", "-")
-    env = {**os.environ, "OBSGEN_BURN_ALERT_FOR": setting}
-    subprocess.run([OBSGEN, "generate", "--catalogs", str(work / "catalogs"), "--out", str(out), "--only", "rules"],
-                   env=env, check=True, capture_output=True)
+    page, _, ticket = setting.partition(",")  # one duration for both tiers, or page,ticket
+    ticket = ticket or page
+    config = work / f"obsgen-{out.name}.yaml"
+    config.write_text(f"version: 1\nslos:\n  burn_alert_for: {{page: {page}, ticket: {ticket}}}\n")
+    subprocess.run([OBSGEN, "generate", "--config", str(config), "--catalogs", str(work / "catalogs"), "--out", str(out),
+                    "--only", "rules"], check=True, capture_output=True)
     groups = [g["name"] for g in yaml.safe_load((out / "rules" / "shop.yaml").read_text())["groups"]]
     tests, keys = [], []
     for name, (start, shares) in _scenarios().items():

@@ -13,7 +13,7 @@ from obsgen.errors import CatalogError
 from obsgen.pipeline import load, plan
 from obsgen.plan.steady import Evaluator, Steady, Unsupported
 from obsgen.promql_parse import to_expr
-from obsgen.slo_options import OptionError, SloOptions
+from obsgen.slo_options import SloOptions
 
 from conftest import obsgen, require_tool, run
 
@@ -159,23 +159,44 @@ def test_the_steady_evaluator_reads_what_prometheus_would() -> None:
             ev.instant(to_expr(unsupported))
 
 
-def test_slo_options_from_the_environment() -> None:
-    assert SloOptions.from_env({"OBSGEN_BURN_ALERT_FOR": "none"}) == SloOptions(page_for="0m", ticket_for="0m")
-    assert SloOptions.from_env({"OBSGEN_BURN_ALERT_FOR": "1m,5m", "OBSGEN_SLOTH_COMPATIBLE": "true"}) == \
+def _project(tmp: Path, slos: str) -> Path:
+    path = tmp / "obsgen.yaml"
+    path.write_text("version: 1\nslos:\n" + slos)
+    return path
+
+
+def test_slo_options_come_from_the_project_file(tmp_path: Path) -> None:
+    from obsgen.project import load_project
+
+    assert load_project(_project(tmp_path, "  burn_alert_for: {page: none, ticket: 0m}\n")).plan.slo == SloOptions()
+    assert load_project(_project(tmp_path, "  sloth_compatible: true\n  burn_alert_for: {page: 1m, ticket: 5m}\n")).plan.slo == \
         SloOptions(True, "1m", "5m")
-    for env in ({"OBSGEN_BURN_ALERT_FOR": "2h"}, {"OBSGEN_BURN_ALERT_FOR": "1m,2m,3m"}, {"OBSGEN_SLOTH_COMPATIBLE": "maybe"}):
-        with pytest.raises(OptionError):
-            SloOptions.from_env(env)
+    assert load_project(_project(tmp_path, "  {}\n")).plan.slo == SloOptions() and not SloOptions().sloth_compatible
+
+
+@pytest.mark.parametrize(("slos", "expected"), [
+    ("  burn_alert_for: {page: 2h}\n",
+     "obsgen.yaml:3: slos.burn_alert_for.page: 2h is longer than 1h; a burn alert that waits that long has missed its window"),
+    ("  burn_alert_for:\n    ticket: soon\n", "obsgen.yaml:4: slos.burn_alert_for.ticket: "),
+    ("  sloth_compatible: maybe\n", "obsgen.yaml:3: slos.sloth_compatible: "),
+    ("  burn_alert: {page: 2m}\n", "obsgen.yaml:3: slos.burn_alert: unknown field 'burn_alert'"),
+])
+def test_a_bad_slo_option_is_one_located_line(tmp_path: Path, slos: str, expected: str) -> None:
+    config = _project(tmp_path, slos)
+    (tmp_path / "catalogs").mkdir()
+    result = obsgen("validate", "--config", str(config), cwd=tmp_path)
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 2 and lines[0].startswith(f"{tmp_path}/{expected}"), result.stderr
 
 
 def test_for_on_burn_alerts_follows_the_option(tmp_path: Path) -> None:
     folder = _folder(tmp_path, SHAPES)
-    for value, page, ticket in (("", None, None), ("2m,15m", "2m", "15m"), ("5m", "5m", "5m")):
+    for value, page, ticket in (("", None, None), ("{page: 2m, ticket: 15m}", "2m", "15m"), ("{page: 5m, ticket: 5m}", "5m", "5m")):
         out = tmp_path / f"out-{value or 'default'}"
-        from conftest import BIN
-
-        result = run([str(BIN / "obsgen"), "generate", "--catalogs", str(folder), "--out", str(out), "--only", "rules,rule-tests"],
-                     env={"OBSGEN_BURN_ALERT_FOR": value})
+        config = _project(tmp_path, f"  burn_alert_for: {value}\n" if value else "  {}\n")
+        result = obsgen("generate", "--config", str(config), "--catalogs", str(folder), "--out", str(out),
+                        "--only", "rules,rule-tests")
         assert result.returncode == 0, result.stderr
         rules = yaml.safe_load((out / "rules" / "shop.yaml").read_text())
         alerts = {(r["alert"], r["labels"]["severity"]): r.get("for") for g in rules["groups"] for r in g["rules"] if "alert" in r}

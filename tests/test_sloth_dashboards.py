@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from obsgen import pipeline
+from obsgen.settings import PlanSettings
 from obsgen.slo_options import SloOptions
 
 from conftest import require_tool, run
@@ -134,7 +135,7 @@ def _promtool(tmp: Path, options: SloOptions) -> tuple[int, str]:
     catalogs = tmp / "catalogs"
     catalogs.mkdir(parents=True)
     (catalogs / "shop.yaml").write_text(CATALOG)
-    files = pipeline.generate(catalogs, only=["rules"], slo=options)
+    files = pipeline.generate(catalogs, only=["rules"], plan_settings=PlanSettings(slo=options))
     (tmp / "shop.yaml").write_text(files["rules/shop.yaml"])
     groups = [g["name"] for g in yaml.safe_load(files["rules/shop.yaml"])["groups"]]
     failing = {"series": 'shop_requests_total{code="500", job="shop"}', "values": "0+60x70"}
@@ -158,7 +159,7 @@ def test_without_the_option_the_dashboards_find_nothing(tmp_path: Path) -> None:
 
 
 def test_sloth_compatible_series_are_off_by_default() -> None:
-    assert SloOptions() == SloOptions.from_env({}) and not SloOptions().sloth_compatible
+    assert not SloOptions().sloth_compatible and not PlanSettings().slo.sloth_compatible
     root = Path(__file__).resolve().parent.parent
     assert not any("sloth_" in p.read_text() for p in (root / "rules").glob("*.yaml"))
 

@@ -1,27 +1,17 @@
 """How the plan shapes SLO rules beyond the catalogs: Sloth-compatible series on or off, and `for:` on burn alerts.
 
-A project-wide value the plan stage takes explicitly (like the PromQL Scope). The CLI builds it once from
-OBSGEN_SLOTH_COMPATIBLE and OBSGEN_BURN_ALERT_FOR (until the project file, obsgen.yaml, carries them).
+A project-wide value the plan stage takes explicitly (like the PromQL Scope), carried by PlanSettings and built
+from the project file's `slos:` section (obsgen.project.load); nothing here reads the environment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from obsgen.duration import parse_duration
-from obsgen.errors import CatalogError, Problem
 
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("", "0", "false", "no", "off")
-NO_FOR = ("none", "0", "0m", "0s")
-
-
-class OptionError(CatalogError):
-    """An SLO option holds a value obsgen cannot use; printed like a catalog problem."""
-
-    def __init__(self, variable: str, message: str) -> None:
-        super().__init__([Problem("environment", None, variable, message)])
+NO_FOR = "none"
+LONGEST_FOR = "1h"
 
 
 @dataclass(frozen=True)
@@ -41,37 +31,20 @@ class SloOptions:
         """The `for:` of a tier's burn alert."""
         return self.page_for if tier == "page" else self.ticket_for
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SloOptions:
-        """From OBSGEN_SLOTH_COMPATIBLE (true/false) and OBSGEN_BURN_ALERT_FOR ("none", one duration, or "page,ticket")."""
-        flag = env.get("OBSGEN_SLOTH_COMPATIBLE", "").strip().lower()
-        if flag not in TRUE + FALSE:
-            raise OptionError("OBSGEN_SLOTH_COMPATIBLE", f"{flag!r} is not true or false")
-        page, ticket = cls.page_for, cls.ticket_for
-        raw = env.get("OBSGEN_BURN_ALERT_FOR", "").strip()
-        if raw:
-            page, ticket = parse_for(raw, "OBSGEN_BURN_ALERT_FOR")
-        return cls(sloth_compatible=flag in TRUE, page_for=page, ticket_for=ticket)
 
+def burn_for(text: str) -> str:
+    """A tier's `for:` as the rules write it: 'none' (or a zero duration) -> '0m'; raises ValueError past 1h.
 
-def parse_for(text: str, where: str) -> tuple[str, str]:
-    """'none' -> no `for:`; '5m' -> both tiers; '2m,15m' -> page and ticket."""
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) not in (1, 2):
-        raise OptionError(where, f"{text!r}: give none, one duration, or page,ticket (e.g. 2m,15m)")
-    out = []
-    for part in parts:
-        if part.lower() in NO_FOR:
-            out.append("0m")
-            continue
-        try:
-            seconds = parse_duration(part)
-        except ValueError as exc:
-            raise OptionError(where, str(exc)) from None
-        if seconds > parse_duration("1h"):
-            raise OptionError(where, f"{part} is longer than 1h; a burn alert that waits that long has missed its window")
-        out.append(part)
-    return (out[0], out[-1])
+    A burn alert that waits longer than its shortest window has missed the burn it exists to catch.
+    """
+    if text == NO_FOR:
+        return "0m"
+    seconds = parse_duration(text)
+    if seconds == 0:
+        return "0m"
+    if seconds > parse_duration(LONGEST_FOR):
+        raise ValueError(f"{text} is longer than {LONGEST_FOR}; a burn alert that waits that long has missed its window")
+    return text
 
 
 DEFAULT = SloOptions()  # what a project gets without setting anything

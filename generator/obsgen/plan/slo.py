@@ -21,6 +21,7 @@ from obsgen.promql import (
     Paren,
     Vector,
     agg,
+    binop,
     both,
     compare,
     either,
@@ -39,15 +40,20 @@ SEVERITY = {"page": "critical", "ticket": "warning"}
 WHAT = {"availability": "availability", "latency": "latency"}
 
 
-def _sli_expr(slo: m.SLO, window: str) -> Expr:
-    """Share of the SLO's events that failed over the window."""
+def _sli_expr(slo: m.SLO, window: str, grouped: bool = False) -> Expr:
+    """Share of the SLO's events that failed over the window.
+
+    grouped: the project keeps grouping labels (cluster...), which vector(0) lacks, so the zero comes from the total.
+    """
     if slo.kind == "query":
         return sli_expr(slo, window)
     if slo.kind == "availability":
         assert slo.errors is not None and slo.total is not None
         # "or vector(0)": before the first failure there is no error series, and the SLI must read 0, not nothing.
-        errors = Paren(either(agg("sum", rate(sel(slo.errors), window)), scalar_vector(0)), block=True)
-        return ratio(errors, agg("sum", rate(sel(slo.total), window)))
+        total = agg("sum", rate(sel(slo.total), window))
+        zero = binop("*", total, 0) if grouped else scalar_vector(0)
+        errors = Paren(either(agg("sum", rate(sel(slo.errors), window)), zero), block=True)
+        return ratio(errors, total)
     assert slo.metric is not None and slo.threshold is not None
     count = agg("sum", rate(sel(slo.metric, suffix="_count"), window))
     fast = agg("sum", rate(sel(slo.metric, (le_matcher(slo.threshold),), suffix="_bucket"), window))
@@ -69,7 +75,8 @@ def slo_plan(service: m.Service, slo: m.SLO, options: SloOptions = DEFAULT_SLO) 
 def slo_rules(d: Draft, sp: SloPlan) -> list[RecordingRule]:
     """The SLO's recording rules: SLI per window and over the period, objective, budget and budget left."""
     slo = sp.slo
-    rules = [RecordingRule(naming.sli_error(w), d.text(_sli_expr(slo, w)), record_labels(d, sp, w)) for w in sp.windows]
+    grouped = bool(d.scope.keep)
+    rules = [RecordingRule(naming.sli_error(w), d.text(_sli_expr(slo, w, grouped)), record_labels(d, sp, w)) for w in sp.windows]
     period = Vector(naming.sli_error(sp.windows[0]), sp.matchers, range=sp.period)
     rules.append(RecordingRule(naming.sli_error(sp.period), d.text(Call("avg_over_time", (period,))),
                                record_labels(d, sp, sp.period)))
