@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CATALOGS ?= catalogs
+# This repository commits every rule target's output (deploy/<target>/), so each is browsable and checked.
+TARGETS := --target prometheus-operator --target cortex --target mimir --target thanos
 
 .PHONY: help venv generate check validate test test-deps fuzz lint lock bench up down clean
 
@@ -21,10 +23,10 @@ $(BIN)/obsgen: pyproject.toml requirements.lock
 venv: $(BIN)/obsgen  ## Create the virtual environment and install obsgen
 
 generate: $(BIN)/obsgen  ## Regenerate rules, tests, runbooks, dashboards, stack and load tests from catalogs/
-	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out .
+	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out . $(TARGETS)
 
 check: $(BIN)/obsgen  ## Drift check: fail if committed outputs differ from the catalogs
-	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out . --check
+	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out . --check $(TARGETS)
 
 validate: $(BIN)/obsgen  ## Validate catalogs only
 	$(BIN)/obsgen validate --catalogs $(CATALOGS)

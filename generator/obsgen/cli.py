@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from obsgen import __version__
+from obsgen.cli_targets import scope, target_options, target_settings
 from obsgen.cli_types import HttpUrl, ListenAddress, Seconds, http_token
 from obsgen.errors import CatalogError
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from obsgen.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
+TARGET_OUTPUTS = ("prometheus-operator", "cortex", "mimir", "thanos")  # outputs written only for a chosen --target
 
 catalogs_option = click.option(
     "--catalogs", "catalogs", type=click.Path(path_type=Path), default=Path("catalogs"), show_default=True,
@@ -117,23 +119,38 @@ def main() -> None:
 @env_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change (drift check).")
 @click.option("--only", "only", multiple=True, metavar="OUTPUT[,OUTPUT]",
-              help="Generate only these outputs (rules, rule-tests, runbooks, stack, grafana, k6); others stay as they are.")
+              help="Generate only these outputs (rules, rule-tests, runbooks, stack, grafana, k6, or a chosen --target); "
+                   "others stay as they are.")
+@target_options
 @click.option("--gc", "gc_mode", type=click.Choice(GC_MODES), default=None, hidden=True,
               help="Garbage collector mode for the run (benchmarks compare them).")
 @friendly
-def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, ...], gc_mode: str | None) -> None:
+def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, ...], gc_mode: str | None,
+             targets: tuple[str, ...], operator_namespace: str, operator_labels: tuple[tuple[str, str], ...],
+             partial_response: tuple[tuple[str, str], ...], group_by: tuple[str, ...], global_selector: tuple[Any, ...]) -> None:
     """Regenerate every output from the catalogs."""
+    from dataclasses import replace
+
     from obsgen import pipeline
     from obsgen.settings import Settings
     from obsgen.writer import diff, write
 
     outputs = _only(only)
-    settings = Settings.from_env(os.environ)  # the only place settings are read; the emitters get a value
+    chosen = target_settings(targets, operator_namespace, operator_labels, partial_response)
+    for name in outputs:
+        if name in TARGET_OUTPUTS and not chosen.chosen(name):
+            raise click.BadParameter(f"output {name!r} is a rule target: choose it with --target {name}", param_hint="--only")
+    # The only place settings are read; the emitters get a value.
+    settings = replace(Settings.from_env(os.environ), targets=chosen)
     loaded = pipeline.load(catalogs, env)
+    unknown = sorted({s for s, _ in chosen.partial_response} - {"*"} - {s.name for s in loaded.bundle.services})
+    if unknown:
+        raise click.BadParameter(f"no catalog defines a service {unknown[0]!r}", param_hint="--partial-response")
     _tune_gc(gc_mode or GC_MODE)
     from obsgen.emit import needs_cases
 
-    files = pipeline.emit(pipeline.plan(loaded, with_cases=needs_cases(outputs)), settings, outputs)
+    files = pipeline.emit(pipeline.plan(loaded, scope(group_by, global_selector), with_cases=needs_cases(outputs)),
+                          settings, outputs)
     if outputs:
         files = {**pipeline.kept_files(out, outputs), **files}
     if check:
@@ -302,7 +319,7 @@ def verify(prometheus: str, alertmanager: str, grafana: str, loki: str, collecto
 
 @main.command("check")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=Path("."), show_default=True,
-              help="The generated tree to check (rules/, dashboards/, compose/, k6/ under it).")
+              help="The generated tree to check (rules/, dashboards/, compose/, k6/, and deploy/<target>/ when generated).")
 @click.option("--strict", is_flag=True, help="A check that cannot run (its tool is absent) fails the run.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
               help="github adds workflow annotations (::error file=F,line=L::message).")
@@ -325,7 +342,7 @@ def check_(root: Path, strict: bool, fmt: str, junit: Path | None, only: str, mo
         select(names)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    sys.exit(run_check(Layout(root), strict, fmt, junit, names, mode, click.echo))
+    sys.exit(run_check(Layout.found(root), strict, fmt, junit, names, mode, click.echo))
 
 
 @main.command()

@@ -66,11 +66,38 @@ class StackSettings:
         return kind == "webhook" or kind in self.receivers
 
 
+# Where the rules are deployed. `prometheus` (rules/, plain rule files) is always written: the rule tests prove
+# that form, and every other target packages the same groups for its own loader (emit/targets/).
+TARGETS = ("prometheus", "prometheus-operator", "cortex", "mimir", "thanos")
+PARTIAL_RESPONSE_STRATEGIES = ("warn", "abort")  # Thanos' values (it reads them case-insensitively)
+ALL_SERVICES = "*"
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """The rule targets chosen and what each needs: the operator's namespace and ruleSelector labels, Thanos' strategy."""
+
+    targets: tuple[str, ...] = ("prometheus",)
+    operator_namespace: str = "monitoring"
+    operator_labels: tuple[tuple[str, str], ...] = ()  # what the Prometheus' ruleSelector matches, e.g. release=kube-prometheus
+    # (service or "*", warn|abort): partial_response_strategy on that service's groups; none set, none written.
+    partial_response: tuple[tuple[str, str], ...] = ()
+
+    def chosen(self, target: str) -> bool:
+        return target == "prometheus" or target in self.targets
+
+    def strategy(self, service: str) -> str | None:
+        """The partial_response_strategy of a service's groups: its own, else the "*" default, else none."""
+        given = dict(self.partial_response)
+        return given.get(service, given.get(ALL_SERVICES))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the emit stage takes besides the plan."""
 
     stack: StackSettings = StackSettings()
+    targets: TargetSettings = TargetSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

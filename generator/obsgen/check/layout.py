@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+TARGET_FOLDERS = ("prometheus-operator", "cortex", "mimir", "thanos")  # under deploy/, as `obsgen generate --target` writes
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -21,6 +23,17 @@ class Layout:
     dashboards: str | None = "dashboards"
     compose: str | None = "compose"
     k6: str | None = "k6"
+    # Rule targets besides rules/ (generate --target ...): None unless generated.
+    prometheus_operator: str | None = None
+    cortex: str | None = None
+    mimir: str | None = None
+    thanos: str | None = None
+
+    @classmethod
+    def found(cls, root: Path) -> Layout:
+        """The default layout, plus each rule target whose folder (deploy/<target>) is under the root."""
+        targets = {name.replace("-", "_"): f"deploy/{name}" for name in TARGET_FOLDERS if (root / "deploy" / name).is_dir()}
+        return cls(root, **targets)
 
     def path(self, rel: str) -> Path:
         """An absolute path under the root."""

@@ -24,6 +24,7 @@ class Output:
     module: str
     roots: tuple[str, ...]
     needs_cases: bool = False  # reads the plan's rule-test inputs
+    target: bool = False  # a rule target: written only when the settings choose it
 
     def emitter(self) -> Emitter:
         emit: Emitter = importlib.import_module(self.module).emit
@@ -39,6 +40,11 @@ OUTPUTS: tuple[Output, ...] = (
     Output("stack", "obsgen.emit.stack", ("compose",)),
     Output("grafana", "obsgen.emit.grafana", ("dashboards", "compose/grafana")),
     Output("k6", "obsgen.emit.k6", ("k6",)),
+    # Rule targets besides rules/: written only when the settings choose them (TargetSettings).
+    Output("prometheus-operator", "obsgen.emit.targets.operator", ("deploy/prometheus-operator",), target=True),
+    Output("cortex", "obsgen.emit.targets.cortex", ("deploy/cortex",), target=True),
+    Output("mimir", "obsgen.emit.targets.mimir", ("deploy/mimir",), target=True),
+    Output("thanos", "obsgen.emit.targets.thanos", ("deploy/thanos",), target=True),
 )
 EMITTERS: dict[str, Output] = {o.name: o for o in OUTPUTS}
 
@@ -70,6 +76,8 @@ def emit_all(plan: Plan, settings: Settings, only: Iterable[str] = ()) -> dict[s
     """Every generated file of the selected outputs, keyed by path relative to the output directory."""
     files: dict[str, str] = {}
     for output in selected(only):
+        if output.target and not settings.targets.chosen(output.name):
+            continue
         if output.needs_cases and not plan.with_cases:
             raise RuntimeError(f"output {output.name} needs the rule-test inputs, which this plan was built without")
         for path, text in output.emitter()(plan, settings).items():
