@@ -11,6 +11,7 @@ process is stopped even on failure. CI=true: a missing Cortex binary fails (conf
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,51 @@ def test_every_alert_template_fires_through_cortex_and_losing_an_ingester_loses_
             firing |= _phase(cluster, own)
             cluster.clear()
     assert len(firing) == len(items)
+
+
+# -- the e2e's own checks can fail -------------------------------------------------------------------------------
+
+
+class _Recorded:
+    """Alertmanager as the e2e sees it, with canned alerts: for proving _phase refuses what it must."""
+
+    def __init__(self, alerts: list[dict[str, Any]], external: dict[str, str]) -> None:
+        self.alerts, self.external, self.faults = alerts, external, []
+        self.am_config_file = Path("/nonexistent")
+
+    def fault(self, body: dict[str, Any]) -> None:
+        self.faults.append(body)
+
+    def am_alerts(self) -> list[dict[str, Any]]:
+        return self.alerts
+
+    def base_labels(self) -> dict[str, str]:
+        return self.external
+
+
+@functools.cache
+def _error_ratio_rule() -> AlertRule:
+    bundle = load_bundle(ROOT / "catalogs", "prod")
+    return next(r for r in build_plan(bundle).all_alerts if r.output_labels and r.origin == "error_ratio")
+
+
+def _rule_and_alert() -> tuple[AlertRule, dict[str, Any]]:
+    rule = _error_ratio_rule()
+    labels = {"alertname": rule.name, **dict(rule.labels), **{k: "x" for k in rule.output_labels}, "environment": "prod"}
+    return rule, {"labels": labels, "status": {"state": "suppressed"}}
+
+
+@pytest.mark.parametrize("fault", ["output label", "external label", "never arrives"])
+def test_the_alert_checks_fail_on_a_wrong_or_missing_alert(fault: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule, alert = _rule_and_alert()
+    monkeypatch.setattr(__import__(__name__), "FIRE_TIMEOUT", 1)
+    good = _Recorded([alert], {"environment": "prod"})
+    assert _key(rule) in _phase(good, [(rule, {"error_ratio": 0.9})])  # type: ignore[arg-type]
+    if fault == "output label":
+        alert["labels"].pop(rule.output_labels[0])
+    elif fault == "external label":
+        alert["labels"]["environment"] = "staging"
+    else:
+        alert["labels"]["alertname"] = "SomethingElse"
+    with pytest.raises(AssertionError):
+        _phase(_Recorded([alert], {"environment": "prod"}), [(rule, {"error_ratio": 0.9})])  # type: ignore[arg-type]

@@ -96,6 +96,9 @@ func ruleGroupProblems(file string, content []byte, source *yaml.Node) (int, []P
 		if errors.As(err, &ruleErr) {
 			if r := item(child(source, "rules"), ruleErr.Rule-1); r != nil {
 				line = r.Line
+				if f := child(r, fieldOf(ruleErr.Err.Error())); f != nil {
+					line = f.Line
+				}
 			}
 			msg = fmt.Sprintf("group %q, rule %d (%s): %s", ruleErr.Group, ruleErr.Rule, ruleErr.RuleName, plain(ruleErr.Err.Error()))
 		} else if m := unknownField.FindStringSubmatch(msg); m != nil {
@@ -115,6 +118,23 @@ func ruleGroupProblems(file string, content []byte, source *yaml.Node) (int, []P
 		}
 	}
 	return rules, problems
+}
+
+// fieldOf is the rule field an error message is about, as rulefmt words them ("" when it names none).
+func fieldOf(msg string) string {
+	switch {
+	case strings.Contains(msg, "expression"), strings.Contains(msg, "'expr'"):
+		return "expr"
+	case strings.Contains(msg, "annotation"):
+		return "annotations"
+	case strings.Contains(msg, "label"):
+		return "labels"
+	case strings.Contains(msg, "keep_firing_for"):
+		return "keep_firing_for"
+	case strings.Contains(msg, "'for'"):
+		return "for"
+	}
+	return ""
 }
 
 // plain drops line:column prefixes that point into the re-encoded group rather than the file.

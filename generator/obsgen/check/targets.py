@@ -144,7 +144,8 @@ def agent_config(ctx: Context) -> Outcome:
     mounts = ctx.service_mounts("prometheus-agent")
     target = "/etc/prometheus/agent.yml"
     result = ctx.runner.run("promtool", ["check", "config", "--agent", "--syntax-only", target], mounts)
-    out = Outcome()
+    doc = yaml.safe_load(ctx.layout.path(rel).read_text(encoding="utf-8")) or {}
+    out = Outcome(summary=f"{len(doc.get('scrape_configs') or [])} scrape jobs, {len(doc.get('remote_write') or [])} remote write")
     if not result.ok:
         located(result, mounts, out, default=rel)
         if not out.findings:
