@@ -62,6 +62,7 @@ def local_config(base: dict[str, Any], work: Path, gossip: list[int], alertmanag
     # The store gateway waits a minute for its ring to settle by default: one gateway here, nothing to settle.
     cfg["store_gateway"]["sharding_ring"].update({"instance_addr": "127.0.0.1", "wait_stability_min_duration": "0s"})
     cfg["blocks_storage"]["filesystem"]["dir"] = str(work / "blocks")
+    cfg["blocks_storage"]["bucket_store"]["sync_dir"] = str(work / "store-gateway-sync")
     ruler = cfg["ruler"]
     ruler.update({"alertmanager_url": alertmanager_url, "evaluation_interval": "1s", "poll_interval": "1s",
                   "resend_delay": "1s", "rule_path": str(work / "ruler-scratch")})
@@ -152,7 +153,6 @@ class CortexCluster:
                 self.cortex, f"-config.file={config}", f"-target={c.target}",
                 f"-server.http-listen-port={c.http}", f"-server.grpc-listen-port={c.grpc}", f"-memberlist.bind-port={c.gossip}",
                 f"-ingester.lifecycler.ID={c.name}", f"-blocks-storage.tsdb.dir={data / 'tsdb'}",
-                f"-blocks-storage.bucket-store.sync-dir={data / 'tsdb-sync'}",
             ])
         for c in self.components:
             assert c.proc is not None and c.proc.popen is not None

@@ -226,7 +226,7 @@ def _scale() -> dict[str, Any]:
         ],
         # Agent mode serves no query API, so no `promtool query`; the prom/prometheus image has busybox wget.
         "healthcheck": _wget("http://127.0.0.1:9090/-/ready"),
-        "depends_on": {"cortex-distributor": {"condition": "service_started"}},
+        "depends_on": _healthy("cortex-distributor"),
     }
     base = {"restart": "unless-stopped", "security_opt": ["no-new-privileges:true"], "networks": [NETWORK]}
     ports = {name: _ports(name) for name in cortex.SERVICES}

@@ -2,7 +2,7 @@
 
 `docker compose --profile scale up` adds a distributor, three ingesters (replication factor 3), a querier, a
 store gateway and a ruler, one Cortex image started with a different -target each, gossiping over memberlist,
-blocks on a shared filesystem volume. A Prometheus in agent mode scrapes what the stack's Prometheus scrapes
+blocks on a shared filesystem volume, every container non-root. A Prometheus in agent mode scrapes what the stack's Prometheus scrapes
 and remote-writes it to the distributor. The ruler loads rules/ (tenant `fake`: authentication is off, as for a
 single-team local stack) and notifies the stack's Alertmanager with the same external labels Prometheus adds,
 so an alert both evaluate is one alert there. The default `up` starts none of this.
@@ -22,8 +22,14 @@ REPLICATION_FACTOR = 3
 TENANT = "fake"  # the tenant Cortex assumes when auth_enabled is false
 CONFIG = "/etc/cortex/cortex.yaml"
 RULES_DIR = "/etc/cortex/rules"  # ruler_storage local: <dir>/<tenant>/<namespace file>
-BLOCKS_DIR = "/blocks"  # the shared filesystem bucket
-DATA_DIR = "/data"  # each service's own volume: TSDB and WAL, sync dir, ruler scratch
+USER = "10001:10001"
+# The image defines no user and an empty named volume takes the owner and mode of the directory it is mounted on:
+# mounted on the image's /tmp (1777), one volume is writable by the non-root user. Every component keeps its files
+# in a folder of its own there, and the blocks bucket is shared by all of them, as filesystem storage needs.
+VOLUME = "cortex-data"
+VOLUME_AT = "/tmp"
+DATA_DIR = f"{VOLUME_AT}/cortex"
+BLOCKS_DIR = f"{DATA_DIR}/blocks"
 MAX_MESSAGE = 104857600  # 100 MiB, as Cortex's own examples set for gRPC between components
 EVALUATION_INTERVAL = "15s"  # the stack's Prometheus evaluates as often
 
@@ -75,14 +81,14 @@ def config(bundle: m.Bundle, alertmanager_url: str) -> dict[str, Any]:
         "blocks_storage": {
             "backend": "filesystem",
             "filesystem": {"dir": BLOCKS_DIR},
-            "tsdb": {"dir": f"{DATA_DIR}/tsdb"},
-            "bucket_store": {"sync_dir": f"{DATA_DIR}/tsdb-sync"},
+            "tsdb": {"dir": f"{DATA_DIR}/tsdb"},  # each ingester gets its own (-blocks-storage.tsdb.dir)
+            "bucket_store": {"sync_dir": f"{DATA_DIR}/store-gateway-sync"},
         },
         "store_gateway": {"sharding_enabled": True, "sharding_ring": {**ring, "replication_factor": 1}},
         "ruler": {
             "enable_api": True,
             "alertmanager_url": alertmanager_url,
-            "rule_path": f"{DATA_DIR}/rules",
+            "rule_path": f"{DATA_DIR}/ruler-scratch",
             "evaluation_interval": EVALUATION_INTERVAL,
             "external_labels": {"environment": bundle.env},
             "ring": ring,
@@ -117,19 +123,22 @@ def services(base: dict[str, Any], image: str, ports: dict[str, list[str]], agen
     """The profile's compose services: the Cortex components and the Prometheus agent (base: the stack's defaults)."""
     out: dict[str, Any] = {}
     for name, target in SERVICES.items():
-        volumes = [f"./cortex/cortex.yaml:{CONFIG}:ro", f"{name}-data:{DATA_DIR}"]
-        if target in ("ingester", "store-gateway", "querier", "ruler"):
-            writes = target == "ingester"  # ingesters ship blocks; the others only read them
-            volumes.append(f"cortex-blocks:{BLOCKS_DIR}{'' if writes else ':ro'}")
+        volumes = [f"./cortex/cortex.yaml:{CONFIG}:ro", f"{VOLUME}:{VOLUME_AT}"]
+        command = [f"-config.file={CONFIG}", f"-target={target}"]
+        if target == "ingester":
+            command.append(f"-blocks-storage.tsdb.dir={DATA_DIR}/{name}/tsdb")
+        if target in ("querier", "ruler"):
+            # Its default, ./active-query-tracker, is under / (not writable); and two processes must not share the file.
+            command.append(f"-querier.active-query-tracker-dir={DATA_DIR}/{name}/active-query-tracker")
         if target == "ruler":
             volumes.append(f"../rules:{RULES_DIR}/{TENANT}:ro")
         service = {
             **base,
             "image": image,
+            "user": USER,
             "profiles": [PROFILE],
-            # The image defines no non-root user (and named volumes start root-owned): root, but without capabilities.
             "cap_drop": ["ALL"],
-            "command": [f"-config.file={CONFIG}", f"-target={target}"],
+            "command": command,
             "volumes": volumes,
             "healthcheck": _ready(),
         }
@@ -144,4 +153,4 @@ def services(base: dict[str, Any], image: str, ports: dict[str, list[str]], agen
 
 def volumes() -> list[str]:
     """The profile's named volumes."""
-    return ["cortex-blocks", *(f"{name}-data" for name in SERVICES), "prometheus-agent-data"]
+    return [VOLUME, "prometheus-agent-data"]
