@@ -121,19 +121,28 @@ def main() -> None:
 @click.option("--only", "only", multiple=True, metavar="OUTPUT[,OUTPUT]",
               help="Generate only these outputs (rules, rule-tests, runbooks, stack, grafana, k6, or a chosen --target); "
                    "others stay as they are.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait for another obsgen run on the same --out before failing.")
 @target_options
 @click.option("--gc", "gc_mode", type=click.Choice(GC_MODES), default=None, hidden=True,
               help="Garbage collector mode for the run (benchmarks compare them).")
 @friendly
-def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, ...], gc_mode: str | None,
-             targets: tuple[str, ...], operator_namespace: str, operator_labels: tuple[tuple[str, str], ...],
-             partial_response: tuple[tuple[str, str], ...], group_by: tuple[str, ...], global_selector: tuple[Any, ...]) -> None:
-    """Regenerate every output from the catalogs."""
+def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, ...], lock_timeout: float,
+             gc_mode: str | None, targets: tuple[str, ...], operator_namespace: str,
+             operator_labels: tuple[tuple[str, str], ...], partial_response: tuple[tuple[str, str], ...],
+             group_by: tuple[str, ...], global_selector: tuple[Any, ...]) -> None:
+    """Regenerate every output from the catalogs.
+
+    Writing is confined to --out (no path outside it, and no symbolic link inside it, is ever written or
+    deleted) and crash-safe: an interrupted run is finished or undone by the next one, and --check reports it.
+    Runs on one --out take turns through the lock file --out/.obsgen.lock; a run that waits longer than
+    --lock-timeout fails without writing.
+    """
     from dataclasses import replace
 
     from obsgen import pipeline
     from obsgen.settings import Settings
-    from obsgen.writer import diff, write
+    from obsgen.writer import WriterError, diff, kill_at_step, write
 
     outputs = _only(only)
     chosen = target_settings(targets, operator_namespace, operator_labels, partial_response)
@@ -151,21 +160,28 @@ def generate(catalogs: Path, out: Path, env: str, check: bool, only: tuple[str, 
 
     files = pipeline.emit(pipeline.plan(loaded, scope(group_by, global_selector), with_cases=needs_cases(outputs)),
                           settings, outputs)
-    if outputs:
-        files = {**pipeline.kept_files(out, outputs), **files}
+    try:
+        if outputs:
+            files = {**pipeline.kept_files(out, outputs), **files}
+        if check:
+            drift = diff(files, out, lock_timeout=lock_timeout)
+        else:
+            drift = write(files, out, lock_timeout=lock_timeout, fault=kill_at_step(os.environ.get("OBSGEN_WRITER_FAULT")))
+    except WriterError as exc:
+        click.echo(one_line(str(exc)), err=True)
+        sys.exit(1)
     if check:
-        drift = diff(files, out)
         if drift.clean:
             click.echo(f"obsgen: {len(files)} generated files are up to date")
             return
         for line in drift.lines():
-            click.echo(line)
+            click.echo(one_line(line))
         click.echo("obsgen: generated files are out of date; run `make generate` and commit the result", err=True)
         sys.exit(1)
-    drift = write(files, out)
+    recovered = f"; {drift.interrupted}" if drift.interrupted else ""
     click.echo(
         f"obsgen: {len(loaded.bundle.services)} catalogs -> {len(files)} files in {out} "
-        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed)"
+        f"({len(drift.changed)} changed, {len(drift.added)} new, {len(drift.stale)} removed{recovered})"
     )
 
 

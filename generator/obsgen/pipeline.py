@@ -7,7 +7,6 @@ The CLI and the test harness run exactly these functions; nothing else strings t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,18 +58,10 @@ def emit(planned: Plan, settings: Settings, only: Iterable[str] = ()) -> dict[st
 
 def kept_files(out: Path, only: Iterable[str]) -> dict[str, str]:
     """Files of the outputs not selected, as they are on disk, so a partial run (--only) neither rewrites nor removes them."""
-    from obsgen.writer import MANIFEST
+    from obsgen.writer import read_kept  # read through the writer's checks: no link followed, nothing outside --out
 
     selected = set(only)
-    try:
-        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        return {}
-    kept: dict[str, str] = {}
-    for rel in listed:
-        if isinstance(rel, str) and owner(rel) not in selected and (out / rel).is_file():
-            kept[rel] = (out / rel).read_text(encoding="utf-8")
-    return kept
+    return read_kept(out, lambda rel: owner(rel) not in selected)
 
 
 def generate(catalogs: Path, env: str = "prod", settings: Settings | None = None, only: Iterable[str] = ()) -> dict[str, str]:
