@@ -24,7 +24,8 @@ from obsgen.catalog import load_bundle
 from obsgen.emit import emit_all
 from obsgen.model import Bundle
 from obsgen.plan import AlertRule, build_plan
-from obsgen.settings import Settings, TargetSettings
+from obsgen.project import DEFAULT_OUTPUTS
+from obsgen.settings import Settings
 from obsgen.simulate import localstack as ls
 from obsgen.simulate.triggers import combine, fault_for
 from obsgen.writer import write
@@ -41,7 +42,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bundle, Path]:
     """The catalogs' bundle and a tree generated with the cortex target (deploy/cortex/) and the stack."""
     bundle = load_bundle(ROOT / "catalogs", "prod")
     out = tmp_path_factory.mktemp("generated")
-    write(emit_all(build_plan(bundle), Settings(targets=TargetSettings(("prometheus", "cortex")))), out)
+    write(emit_all(build_plan(bundle), Settings(), (*DEFAULT_OUTPUTS, "cortex")), out)
     return bundle, out
 
 

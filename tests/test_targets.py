@@ -1,6 +1,6 @@
 """Rule targets and the scale profile: each output accepted by what loads it, each validator failing on a planted fault.
 
-The committed tree holds every target (`make generate` passes --target for each): PrometheusRule objects through
+The committed tree holds every target (this repository's obsgen.yaml selects each): PrometheusRule objects through
 tools/promrule-check (the operator's types, then rulefmt), Thanos and cortextool/mimirtool files through its other
 formats, the namespaces through a running Cortex ruler's API, the scale profile's Cortex config through
 `cortex -modules` and its Prometheus agent through `promtool check config --agent`.
@@ -18,6 +18,7 @@ from obsgen import pipeline
 from obsgen.check.layout import Layout
 from obsgen.check.result import CheckResult
 from obsgen.emit.stack.cortex import INGESTERS, REPLICATION_FACTOR, SERVICES
+from obsgen.project import DEFAULT_OUTPUTS, load_project
 from obsgen.settings import TARGETS, Settings, TargetSettings
 
 from conftest import ROOT, obsgen, require_tool, run
@@ -25,6 +26,11 @@ from conftest import ROOT, obsgen, require_tool, run
 TARGET_CHECKS = ("prometheus-rules", "thanos-rules", "ruler-namespaces", "cortex-ruler", "cortex-config",
                  "prometheus-agent-config")
 FIXTURES = ROOT / "tests" / "fixtures" / "catalogs"
+
+
+def layout(tree: Path) -> Layout:
+    """The layout this repository's obsgen.yaml gives a copy of its tree (every rule target under deploy/)."""
+    return Layout.from_project(load_project(ROOT / "obsgen.yaml"), tree)
 
 
 def located(result: CheckResult, file: str, line: int | None, text: str) -> bool:
@@ -37,7 +43,7 @@ def findings(result: CheckResult) -> list[str]:
 
 @pytest.mark.parametrize("name", TARGET_CHECKS)
 def test_every_target_and_the_scale_profile_pass_their_validators(name: str, run_check) -> None:
-    result = run_check(name, ROOT, layout=Layout.found(ROOT))
+    result = run_check(name, ROOT, layout=layout(ROOT))
     assert result.passed, findings(result)
     assert result.summary, "each check says what it looked at"
 
@@ -57,7 +63,7 @@ OPERATOR = "deploy/prometheus-operator/divan-api.yaml"
 def test_prometheus_rule_faults_are_found_at_their_line(run_check, tmp_path: Path, old: str, new: str, message: str) -> None:
     tree = tree_copy(tmp_path)
     line = plant(tree / OPERATOR, old, new)
-    result = run_check("prometheus-rules", tree, layout=Layout.found(tree))
+    result = run_check("prometheus-rules", tree, layout=layout(tree))
     assert result.failed and located(result, OPERATOR, line, message), findings(result)
 
 
@@ -66,7 +72,7 @@ def test_thanos_files_refuse_an_unknown_partial_response_strategy(run_check, tmp
     path = tree / "deploy" / "thanos" / "event-relay.yaml"
     line = plant(path, "- name: event-relay.recording\n", "- name: event-relay.recording\n  partial_response_strategy: maybe\n") + 1
     bad_expr = plant(path, "    expr: ", "    expr: max(")
-    result = run_check("thanos-rules", tree, layout=Layout.found(tree))
+    result = run_check("thanos-rules", tree, layout=layout(tree))
     assert located(result, "deploy/thanos/event-relay.yaml", line, "'partial_response_strategy'"), findings(result)
     assert located(result, "deploy/thanos/event-relay.yaml", bad_expr, "could not parse expression"), findings(result)
 
@@ -75,7 +81,7 @@ def test_ruler_namespace_files_allow_only_namespace_and_groups(run_check, tmp_pa
     tree = tree_copy(tmp_path)
     line = plant(tree / "deploy" / "mimir" / "watch-party.yaml", "namespace: watch-party\n",
                  "namespace: watch-party\ntenant: team-a\n") + 1
-    result = run_check("ruler-namespaces", tree, layout=Layout.found(tree))
+    result = run_check("ruler-namespaces", tree, layout=layout(tree))
     assert located(result, "deploy/mimir/watch-party.yaml", line, 'unknown field "tenant"'), findings(result)
 
 
@@ -87,7 +93,7 @@ def test_the_cortex_ruler_refuses_a_bad_group_at_its_line(run_check, tmp_path: P
     start = text.index("- name: ap-intake.alerts")
     expr = text.index("    expr: ", start)
     path.write_text(text[:expr] + "    expr: rate(nope[5m]) >\n" + text[text.index("\n", expr) + 1:])
-    result = run_check("cortex-ruler", tree, layout=Layout.found(tree))
+    result = run_check("cortex-ruler", tree, layout=layout(tree))
     group_line = text.count("\n", 0, start) + 1
     assert result.failed and located(result, "deploy/cortex/ap-intake.yaml", group_line, "Cortex ruler refused group"), \
         findings(result)
@@ -114,16 +120,15 @@ def test_the_prometheus_agent_refuses_rules(run_check, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def targeted() -> dict[str, str]:
-    settings = Settings(targets=TargetSettings(TARGETS, "observability", (("release", "kube-prom"),),
-                                               (("*", "abort"), ("shop", "warn"))))
+    settings = Settings(targets=TargetSettings("observability", (("release", "kube-prom"),), (("*", "abort"), ("shop", "warn"))))
     return pipeline.generate(FIXTURES, settings=settings)
 
 
 def test_each_target_holds_every_service_and_the_stack_alerts(targeted: dict[str, str]) -> None:
-    for target in TARGETS[1:]:
+    for target in TARGETS:
         assert {p.rsplit("/", 1)[1] for p in targeted if p.startswith(f"deploy/{target}/")} == {"shop.yaml", "obsgen-meta.yaml"}
     rules = yaml.safe_load(targeted["rules/shop.yaml"])["groups"]
-    for target in TARGETS[1:]:
+    for target in TARGETS:
         doc = yaml.safe_load(targeted[f"deploy/{target}/shop.yaml"])
         groups = doc["spec"]["groups"] if target == "prometheus-operator" else doc["groups"]
         # The same groups and rules in every target; only the target's own fields differ.
@@ -141,10 +146,13 @@ def test_operator_objects_carry_the_namespace_labels_and_strategy(targeted: dict
     assert yaml.safe_load(targeted["deploy/cortex/shop.yaml"])["namespace"] == "shop"
 
 
-def test_no_strategy_set_writes_none(tmp_path: Path) -> None:
-    files = pipeline.generate(FIXTURES, settings=Settings(targets=TargetSettings(("prometheus", "thanos"))))
+def test_no_strategy_set_writes_none_and_no_target_is_a_default(tmp_path: Path) -> None:
+    files = pipeline.generate(FIXTURES, settings=Settings(), only=("rules", "thanos"))
     assert "partial_response_strategy" not in files["deploy/thanos/shop.yaml"]
-    assert not any(p.startswith("deploy/") for p in pipeline.generate(FIXTURES))  # no target chosen: none written
+    assert not set(TARGETS) & set(DEFAULT_OUTPUTS)
+    result = obsgen("generate", "--catalogs", str(FIXTURES), "--out", str(tmp_path / "out"), cwd=tmp_path)  # no obsgen.yaml
+    assert result.returncode == 0 and (tmp_path / "out" / "rules").is_dir(), result.stderr
+    assert not (tmp_path / "out" / "deploy").exists()  # no target chosen: none written
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -155,11 +163,11 @@ def test_no_strategy_set_writes_none(tmp_path: Path) -> None:
     (("--partial-response", "nosuch=warn"), "no catalog defines a service 'nosuch'"),
     (("--group-by", "job"), "already use"),
     (("--global-selector", "cluster="), "not a label matcher"),
-    (("--only", "thanos"), "choose it with --target thanos"),
+    (("--only", "thanos"), "'thanos' is not among the outputs"),
     (("--target", "consul"), "Invalid value for '--target'"),
 ])
 def test_bad_target_flags_are_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    result = obsgen("generate", "--catalogs", str(FIXTURES), "--out", str(tmp_path / "out"), *args)
+    result = obsgen("generate", "--catalogs", str(FIXTURES), "--out", str(tmp_path / "out"), *args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
 

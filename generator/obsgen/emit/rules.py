@@ -17,5 +17,6 @@ META_FILE = f"{RULES_DIR}/{META_RULES}.yaml"
 
 def emit(plan: Plan, settings: Settings) -> dict[str, str]:
     """rules/<service>.yaml for every service and rules/obsgen-meta.yaml for the Watchdog."""
-    return {f"{RULES_DIR}/{rf.name}.yaml": dump({"groups": [group_dict(g) for g in rf.groups]}, generated_header(rf.source))
+    return {f"{RULES_DIR}/{rf.name}.yaml": dump({"groups": [group_dict(g) for g in rf.groups]},
+                                                generated_header(rf.source, settings.command))
             for rf in plan.rule_files}

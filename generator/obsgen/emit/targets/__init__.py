@@ -5,7 +5,7 @@
   (deploy/cortex/, deploy/mimir/);
 - thanos: Thanos ruler files, with partial_response_strategy where the project sets one (deploy/thanos/).
 
-Each is chosen in the settings (TargetSettings.targets); `prometheus` is rules/ (emit/rules.py).
+Each is an output obsgen.yaml selects (output.outputs); `prometheus` is the rules output (emit/rules.py).
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ from obsgen.yamltext import dump, generated_header
 TARGET = "cortex"
 
 
-def namespaces(plan: Plan, target: str) -> dict[str, str]:
+def namespaces(plan: Plan, settings: Settings, target: str) -> dict[str, str]:
     """deploy/<target>/<service>.yaml: one ruler namespace per service (Mimir's mimirtool reads the same layout)."""
     return {f"{folder(target)}/{rf.name}.yaml": dump({"namespace": rf.name, "groups": [group_dict(g) for g in rf.groups]},
-                                                     generated_header(rf.source))
+                                                     generated_header(rf.source, settings.command))
             for rf in plan.rule_files}
 
 
 def emit(plan: Plan, settings: Settings) -> dict[str, str]:
     """The Cortex ruler's namespaces."""
-    return namespaces(plan, TARGET)
+    return namespaces(plan, settings, TARGET)

@@ -14,4 +14,4 @@ TARGET = "mimir"
 
 def emit(plan: Plan, settings: Settings) -> dict[str, str]:
     """deploy/mimir/<service>.yaml."""
-    return namespaces(plan, TARGET)
+    return namespaces(plan, settings, TARGET)

@@ -35,5 +35,5 @@ def prometheus_rule(rf: RuleFile, targets: TargetSettings) -> dict[str, Any]:
 
 def emit(plan: Plan, settings: Settings) -> dict[str, str]:
     """deploy/prometheus-operator/<service>.yaml, and obsgen-meta.yaml for the Watchdog."""
-    return {f"{folder(TARGET)}/{rf.name}.yaml": dump(prometheus_rule(rf, settings.targets), generated_header(rf.source))
+    return {f"{folder(TARGET)}/{rf.name}.yaml": dump(prometheus_rule(rf, settings.targets), generated_header(rf.source, settings.command))
             for rf in plan.rule_files}

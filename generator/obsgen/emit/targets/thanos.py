@@ -23,5 +23,5 @@ def emit(plan: Plan, settings: Settings) -> dict[str, str]:
         strategy = settings.targets.strategy(rf.name)
         extra = {"partial_response_strategy": strategy} if strategy else {}
         files[f"{folder(TARGET)}/{rf.name}.yaml"] = dump({"groups": [group_dict(g, **extra) for g in rf.groups]},
-                                                         generated_header(rf.source))
+                                                         generated_header(rf.source, settings.command))
     return files
