@@ -77,9 +77,10 @@ def test_a_strategy_for_an_unknown_service_is_located_in_the_project_file(tmp_pa
 def test_bad_target_settings_are_schema_problems_at_their_line(tmp_path: Path) -> None:
     bad = (PROJECT.replace("namespace: observability", "namespace: Bad_NS")
            .replace("shop: warn", "shop: maybe")
+           .replace("{release: kube-prom}", "{release: kube prom}")
            .replace("  outputs: [rules,", "  outputs: [rules, consul,"))
     result = obsgen("generate", cwd=project(tmp_path, bad))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     for line, field in ((2, "output.outputs[1]"), (5, "targets.prometheus-operator.namespace"),
-                        (10, "targets.thanos.partial_response_strategy.shop")):
+                        (6, "targets.prometheus-operator.labels.release"), (10, "targets.thanos.partial_response_strategy.shop")):
         assert any(x.startswith(f"obsgen.yaml:{line}: {field}:") for x in result.stderr.splitlines()), result.stderr
