@@ -211,7 +211,7 @@ def compose(mounts: Mounts = Mounts()) -> dict[str, Any]:
         "healthcheck": _wget("http://127.0.0.1:3000/api/health"),
         "depends_on": _healthy("prometheus", "loki", "jaeger"),
     }
-    services.update(_scale())
+    services.update(_scale(mounts.rules))
     return {
         "name": "obsgen",
         "services": dict(sorted(services.items())),
@@ -220,8 +220,9 @@ def compose(mounts: Mounts = Mounts()) -> dict[str, Any]:
     }
 
 
-def _scale() -> dict[str, Any]:
-    """The `scale` profile's services: Cortex's components and the Prometheus agent that feeds them."""
+def _scale(rules: str) -> dict[str, Any]:
+    """The `scale` profile's services: Cortex's components and the Prometheus agent that feeds them (rules: the rule
+    files' folder, relative to compose.yaml, which the ruler mounts)."""
     agent = {
         **_base("prometheus"),
         "profiles": [cortex.PROFILE],
@@ -241,7 +242,7 @@ def _scale() -> dict[str, Any]:
     }
     base = {"restart": "unless-stopped", "security_opt": ["no-new-privileges:true"], "networks": [NETWORK]}
     ports = {name: _ports(name) for name in cortex.SERVICES}
-    return cortex.services(base, compose_ref("cortex"), ports, agent)
+    return cortex.services(base, compose_ref("cortex"), ports, agent, rules)
 
 
 def env_example(header: str) -> str:

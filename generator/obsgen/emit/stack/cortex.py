@@ -119,8 +119,10 @@ def _ready() -> dict[str, Any]:
             "interval": "10s", "timeout": "5s", "retries": 6, "start_period": "30s"}
 
 
-def services(base: dict[str, Any], image: str, ports: dict[str, list[str]], agent: dict[str, Any]) -> dict[str, Any]:
-    """The profile's compose services: the Cortex components and the Prometheus agent (base: the stack's defaults)."""
+def services(base: dict[str, Any], image: str, ports: dict[str, list[str]], agent: dict[str, Any],
+             rules: str = "../rules") -> dict[str, Any]:
+    """The profile's compose services: the Cortex components and the Prometheus agent (base: the stack's defaults;
+    rules: the rule files' folder relative to compose.yaml, mounted as the ruler's tenant directory)."""
     out: dict[str, Any] = {}
     for name, target in SERVICES.items():
         volumes = [f"./cortex/cortex.yaml:{CONFIG}:ro", f"{VOLUME}:{VOLUME_AT}"]
@@ -131,7 +133,7 @@ def services(base: dict[str, Any], image: str, ports: dict[str, list[str]], agen
             # Its default, ./active-query-tracker, is under / (not writable); and two processes must not share the file.
             command.append(f"-querier.active-query-tracker-dir={DATA_DIR}/{name}/active-query-tracker")
         if target == "ruler":
-            volumes.append(f"../rules:{RULES_DIR}/{TENANT}:ro")
+            volumes.append(f"{rules}:{RULES_DIR}/{TENANT}:ro")
         service = {
             **base,
             "image": image,
