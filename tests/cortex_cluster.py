@@ -5,7 +5,7 @@ factor 3, querier, store gateway, ruler) runs from the Go-built binary with its 
 own, gossiping over memberlist on 127.0.0.1. What changes for local processes is only where things are: addresses,
 directories, the Alertmanager URL, and a ruler store the API can write (the compose ruler reads rules/ from disk).
 Debian's Prometheus, in agent mode, scrapes `obsgen simulate` and remote-writes to the distributor; Cortex's ruler
-evaluates the TEST-ONLY time-compressed rules (localstack.compress_rules) and notifies Debian's Alertmanager, which
+evaluates the TEST-ONLY time-compressed rules (tests/support/localstack.py: compress_rules) and notifies Debian's Alertmanager, which
 posts to a webhook recorder. Every process is stopped on exit, even when starting fails half way.
 """
 
@@ -28,7 +28,8 @@ from obsgen import model as m
 from obsgen.check.cortex import RulerClient, wait_ready
 from obsgen.emit.stack.cortex import SERVICES
 from obsgen.naming import PROBE_JOB
-from obsgen.simulate.localstack import Proc, Webhook, free_port, http_json, local_alertmanager_config, wait_for
+
+from support.localstack import Proc, Webhook, free_port, http_json, local_alertmanager_config, wait_for
 
 SCRAPE = "1s"
 TENANT = "fake"  # auth is off in the scale profile's config, as in the compose stack

@@ -26,11 +26,11 @@ from obsgen.model import Bundle
 from obsgen.plan import AlertRule, build_plan
 from obsgen.project import DEFAULT_OUTPUTS
 from obsgen.settings import Settings
-from obsgen.simulate import localstack as ls
 from obsgen.simulate.triggers import combine, fault_for
 from obsgen.writer import write
 
 from conftest import BIN, ROOT, require_built, require_tool
+from support import localstack as ls
 
 FIRE_TIMEOUT = 120  # the slowest: a 95% SLO's page tier needs ~45 s of failure in its 60 s window, plus write lag
 LOST = "cortex-ingester-3"

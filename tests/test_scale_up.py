@@ -47,9 +47,8 @@ def test_the_scale_profile_comes_up_and_cortex_alerts_through_the_stack(stack_fa
     override["cortex-store-gateway"]["command"] = [*_services()["cortex-store-gateway"]["command"],
                                                    "-store-gateway.sharding-ring.wait-stability-min-duration=0s"]
     override["prometheus-agent"]["command"] = _agent_command(os.environ.get("PROMETHEUS_IMAGE", ""))
-    # Services of a profile start when named on the command line, as here. The network gets a name of its own, so
-    # another stack test on the same engine (the generated file names it `obsgen`) cannot take it away mid-test.
-    stack = stack_factory(services, {"services": override, "networks": {"obsgen": {"name": f"obsgen-scale-{os.getpid()}"}}})
+    # Services of a profile start when named on the command line, as here; the network is the project's own (Stack).
+    stack = stack_factory(services, {"services": override})
     try:
         ruler, query = stack.ports["CORTEX_RULER_PORT"], stack.ports["CORTEX_QUERY_PORT"]
         for name, port in (("querier", query), ("ruler", ruler)):
