@@ -7,6 +7,10 @@
 #   promtool  Prometheus' promtool at the pinned Prometheus version (the Debian one, 2.42, is the floor)
 #   amtool    Alertmanager's amtool at the pinned Alertmanager version (Debian's is 0.25)
 #   sloth     Sloth, the SLO generator obsgen is compared with (bench/vs_sloth.py and the equivalence tests)
+#   cortex    Cortex at the version the scale profile pins: the distributed engine the Cortex e2e runs
+#             (tests/test_cortex_e2e.py) and whose ruler API validates the cortex/mimir rule namespaces
+#   promrule-check  tools/promrule-check: PrometheusRule objects decoded strictly into the Prometheus Operator's
+#             Go types, each group through Prometheus' rulefmt; keyed by a hash of its sources
 # Never Loki, Grafana, Tempo or Mimir: their Go modules are AGPL and may not be used on these machines.
 #
 # Usage: scripts/build-go-tools.sh [TOOL...]   (default: all)
@@ -128,10 +132,30 @@ build_sloth() {
   mv "$gobin/sloth" "$out" && rm -rf "$gobin"
 }
 
+build_cortex() {
+  # Cortex has replace directives too: build inside a writable copy of the module.
+  local v=$1 out=$2 src
+  src="$CACHE/src/cortex-$v"
+  module_src "github.com/cortexproject/cortex@v$v" "$src" || return 1
+  (cd "$src" && go build -trimpath -ldflags "$LDFLAGS -X main.Version=$v -X main.Branch=release-$v -X main.Revision=v$v" -o "$out" ./cmd/cortex) || return 1
+  rm -rf "$src"
+}
+
+build_promrule_check() {
+  # Built from the repository's own sources (go.mod/go.sum pin the operator's types and Prometheus' rulefmt).
+  local out=$2
+  (cd "$ROOT/tools/promrule-check" && go build -trimpath -ldflags "$LDFLAGS" -o "$out" .) || return 1
+}
+
+promrule_check_key() {
+  # The binary is its sources: key it by a hash of tools/promrule-check (the same function obsgen check looks it up by).
+  PYTHONPATH=$ROOT/generator "$PY" -m obsgen.check.promrule --key
+}
+
 # Pins of the tools that are not images of the stack.
 SLOTH_VERSION=0.16.0
 
-ALL_TOOLS=(otelcol jaeger promtool amtool sloth)
+ALL_TOOLS=(otelcol jaeger promtool amtool sloth cortex promrule-check)
 tools=("$@")
 [ ${#tools[@]} -eq 0 ] && tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
@@ -144,6 +168,8 @@ for t in "${tools[@]}"; do
       # The equivalence tests read Sloth's examples from its module; a cached binary does not bring them back.
       go mod download "github.com/slok/sloth@v$SLOTH_VERSION" || FAILED+=(sloth-module)
       ;;
+    cortex) run_build cortex "$(pin cortex)" build_cortex ;;
+    promrule-check) run_build promrule-check "$(promrule_check_key)" build_promrule_check ;;
     otelcol)
       if [ ! -f compose/otel-collector/config.yaml ]; then
         echo "build-go-tools: compose/otel-collector/config.yaml missing; run 'make generate' first" >&2

@@ -6,7 +6,7 @@
 #                                      version copied over Debian's (tag debian-bookworm-promtool-<version>)
 #   localhost/obsgen/alertmanager      Debian's prometheus-alertmanager, with the Go-built amtool at the pinned
 #                                      version copied over Debian's (tag debian-bookworm-amtool-<version>)
-#   localhost/obsgen/{otel-collector,jaeger}   the Go-built binaries (scripts/build-go-tools.sh)
+#   localhost/obsgen/{otel-collector,jaeger,cortex}   the Go-built binaries (scripts/build-go-tools.sh)
 # and write $OBSGEN_CACHE/images.env: OBSGEN_IMAGE_<SERVICE>=... (container runner) and the compose
 # variables (PROMETHEUS_IMAGE=...) so tests use these images instead of pretending to be the pins.
 # No Loki image: Loki's Go module is AGPL and may not be built here; users' compose runs grafana/loki.
@@ -115,6 +115,9 @@ v=$(pin otel-collector version)
 key=$(PYTHONPATH=$ROOT/generator "$PY" -m obsgen.check.otelcol_components --config compose/otel-collector/config.yaml --key)
 need_binary "$BIN_CACHE/otelcol-$v-$key"
 build otel-collector "localhost/obsgen/otel-collector:$v-$key" "$BIN_CACHE/otelcol-$v-$key" otelcol
+v=$(pin cortex version)
+need_binary "$BIN_CACHE/cortex-$v"
+build cortex "localhost/obsgen/cortex:$v" "$BIN_CACHE/cortex-$v" cortex
 
 # Drop dangling layers left by rebuilds so a long-lived CI machine does not fill up.
 podman image prune -f >/dev/null 2>&1 || true

@@ -2,7 +2,8 @@
 # CI-only setup, run by .ci/run before `make test`, on a machine that may have nothing installed:
 #   - Debian packages: a container engine (podman with netavark, aardvark-dns and iptables), debootstrap, and
 #     Prometheus' and Alertmanager's packages (promtool 2.42 and amtool 0.25: the compatibility floor);
-#   - the Go-built tools (scripts/build-go-tools.sh), in the background while the rest installs;
+#   - the Go-built tools (scripts/build-go-tools.sh: otelcol, Jaeger, promtool, amtool, Sloth, Cortex, promrule-check),
+#     in the background while the rest installs;
 #   - locally built images (scripts/build-images.sh): no container registry is reachable in CI.
 # Idempotent, and cached under /var/cache/obsgen: a second run takes seconds. Any step that cannot work stops
 # the run with one line saying why, before a `make test` that could not pass.
@@ -33,7 +34,7 @@ fail() {
 preflight() {
   [ "$(id -u)" = 0 ] || fail "needs root (apt-get, podman as root)"
   command -v apt-get >/dev/null || fail "needs apt-get (a Debian machine)"
-  command -v go >/dev/null || fail "needs Go on PATH (otelcol, Jaeger, promtool, amtool and Sloth are built from the Go module proxy)"
+  command -v go >/dev/null || fail "needs Go on PATH (otelcol, Jaeger, promtool, amtool, Sloth, Cortex and promrule-check are built from the Go module proxy)"
   command -v npm >/dev/null || command -v node >/dev/null || echo "ci-setup: no Node.js yet; make test-deps installs Debian's"
 }
 
@@ -93,7 +94,7 @@ step "preflight" preflight
 # The Go builds read the pins (generator/obsgen/stack_images.py) and the collector's components with the venv.
 step "python venv (requirements.lock)" make --no-print-directory venv
 t_go=$(date +%s)
-echo "ci-setup: -> Go builds (otelcol, jaeger, promtool, amtool, sloth), in the background; log: $CACHE/go-builds.log"
+echo "ci-setup: -> Go builds (otelcol, jaeger, promtool, amtool, sloth, cortex, promrule-check), in the background; log: $CACHE/go-builds.log"
 go_builds_start
 step "apt packages (${PACKAGES[*]})" install_packages
 step "podman configuration" configure_podman

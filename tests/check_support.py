@@ -10,7 +10,7 @@ from typing import Any
 
 from conftest import ROOT
 
-OUTPUTS = ("catalogs", "rules", "dashboards", "compose", "k6")
+OUTPUTS = ("catalogs", "rules", "dashboards", "compose", "k6", "deploy")
 
 
 def tree_copy(tmp_path: Path, name: str = "tree") -> Path:

@@ -244,6 +244,7 @@ def test_provisioning(files: dict[str, str]) -> None:
         "loki": ("loki", "http://loki:3100"),
         "jaeger": ("jaeger", "http://jaeger:16686"),
         "alertmanager": ("alertmanager", "http://alertmanager:9093"),
+        "cortex": ("prometheus", "http://cortex-querier:9009/prometheus"),  # the scale profile's querier
     }
     assert ds["prometheus"]["jsonData"]["exemplarTraceIdDestinations"][0]["datasourceUid"] == "jaeger"
     derived = ds["loki"]["jsonData"]["derivedFields"][1]

@@ -15,18 +15,21 @@ import pytest
 from obsgen.catalog import load_bundle
 from obsgen.emit import EMITTERS
 from obsgen.plan import build_plan
-from obsgen.settings import Settings
+from obsgen.settings import TARGETS, Settings, TargetSettings
 
 from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 FIXTURES = Path("tests") / "fixtures" / "catalogs"  # relative, so headers read the same in any clone
+# The rule targets' goldens show their settings at work: ruleSelector labels, a namespace, Thanos' strategy.
+TARGETED = Settings(targets=TargetSettings("observability", (("release", "kube-prometheus"),), (("shop", "warn"),)))
 
 
 @pytest.mark.parametrize("name", sorted(EMITTERS))
 def test_emitter_matches_golden_files(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    files = EMITTERS[name].emitter()(build_plan(load_bundle(FIXTURES)), Settings())
+    settings = TARGETED if name in TARGETS else Settings()
+    files = EMITTERS[name].emitter()(build_plan(load_bundle(FIXTURES)), settings)
     assert files, f"emitter {name} produced nothing for the fixture"
     folder = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):

@@ -34,7 +34,7 @@ def test_stages_compose_and_the_plan_is_a_value() -> None:
         plan.services = ()  # type: ignore[misc]
     files = pipeline.emit(plan, Settings())
     assert files == pipeline.generate(FIXTURES)
-    assert {owner(p) for p in files} == set(EMITTERS)
+    assert {owner(p) for p in files} == set(EMITTERS)  # every output, the rule targets too, when none is named
 
 
 def test_rules_planned_without_test_inputs_are_the_same_rules() -> None:

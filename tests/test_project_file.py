@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from obsgen.emit import EMITTERS
-from obsgen.project import ALL_OUTPUTS, Project, find_project, load_project, schema
+from obsgen.project import ALL_OUTPUTS, DEFAULT_OUTPUTS, RULE_TARGETS, Project, find_project, load_project, schema
 
 from conftest import BIN, ROOT, obsgen, run
 
@@ -32,17 +32,21 @@ def test_the_schema_lists_every_output_and_its_folder() -> None:
     jsonschema.Draft202012Validator.check_schema(schema())
 
 
-def test_this_repository_uses_the_defaults_but_its_regenerate_command() -> None:
-    """The committed obsgen.yaml is the defaults (so test_committed_outputs_have_no_drift proves they give today's tree)."""
+def test_this_repository_uses_the_defaults_but_its_regenerate_command_and_every_rule_target() -> None:
+    """The committed obsgen.yaml is the defaults plus the rule targets (so test_committed_outputs_have_no_drift proves
+    they give today's tree)."""
     mine = load_project(ROOT / "obsgen.yaml")
     assert mine.settings.command == "make generate"
+    assert mine.outputs == (*DEFAULT_OUTPUTS, *RULE_TARGETS)
     defaults = Project(file=mine.file, base=mine.base)
-    assert dataclasses.replace(mine, settings=dataclasses.replace(mine.settings, command=defaults.settings.command)) == defaults
+    assert dataclasses.replace(mine, outputs=DEFAULT_OUTPUTS,
+                               settings=dataclasses.replace(mine.settings, command=defaults.settings.command)) == defaults
 
 
 def test_default_project_reproduces_the_committed_tree_byte_for_byte(tmp_path: Path) -> None:
-    """A project file that sets nothing but the header command generates exactly what this repository commits."""
-    where = project_dir(tmp_path, "output: {regenerate_command: make generate}\n", ROOT / "catalogs")
+    """A project file that sets nothing but the header command and the outputs generates exactly what this repository commits."""
+    text = f"output: {{regenerate_command: make generate, outputs: [{', '.join(ALL_OUTPUTS)}]}}\n"
+    where = project_dir(tmp_path, text, ROOT / "catalogs")
     result = obsgen("generate", cwd=where)
     assert result.returncode == 0, result.stderr
     listed = json.loads((ROOT / ".obsgen-files.json").read_text())["files"]

@@ -62,6 +62,7 @@ output:
     promtool_passes(out / "monitoring" / "rules", out / "monitoring" / "tests")
     compose = yaml.safe_load((out / "deploy" / "stack" / "compose.yaml").read_text())
     sources = [v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", []) if v.startswith(".")]
+    assert sources.count("../../monitoring/rules") == 2  # Prometheus' rules and the scale profile's Cortex ruler
     assert "../../monitoring/rules" in sources and "../../grafana/dashboards" in sources and "../am/alertmanager.yml" in sources
     for source in sources:
         assert (out / "deploy" / "stack" / source).exists(), source

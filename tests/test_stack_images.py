@@ -14,6 +14,7 @@ EXPECTED_LINES = {
     "otel-collector": ("otel/opentelemetry-collector-contrib", r"0\.1\d\d\.\d+"),
     "jaeger": ("jaegertracing/jaeger", r"2\.\d+\.\d+"),
     "blackbox-exporter": ("prom/blackbox-exporter", r"v0\.\d+\.\d+"),
+    "cortex": ("cortexproject/cortex", r"v1\.19\.\d+"),  # the version the Cortex e2e and the scale profile were proven on
 }
 
 

@@ -81,7 +81,8 @@ class Stack:
         # !reset/!override are compose-spec merge tags; PyYAML cannot emit them, so they are added as text.
         self.override.write_text(yaml.safe_dump(override, sort_keys=True).replace("'!reset'", "!reset"), encoding="utf-8")
         self.ports = {name: _free_port() for name in ("PROMETHEUS_PORT", "ALERTMANAGER_PORT", "LOKI_PORT", "JAEGER_UI_PORT",
-                                                      "OTLP_GRPC_PORT", "OTLP_HTTP_PORT", "OTEL_HEALTH_PORT")}
+                                                      "OTLP_GRPC_PORT", "OTLP_HTTP_PORT", "OTEL_HEALTH_PORT",
+                                                      "CORTEX_QUERY_PORT", "CORTEX_RULER_PORT")}
         self.env = {
             **{k: v for k, v in os.environ.items() if k.endswith("_IMAGE") or k in ("PATH", "HOME")},
             **{k: str(v) for k, v in self.ports.items()},

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from obsgen import pipeline
+from obsgen.project import Project
 from obsgen.settings import Settings
 
 from conftest import BIN, run
@@ -36,7 +37,7 @@ def emitted(cats: Path) -> dict[str, str]:
 
     `generate` runs beside the catalogs, where there is no obsgen.yaml, so the CLI uses the default project too.
     """
-    return pipeline.generate(cats, "prod", Settings())
+    return pipeline.generate(cats, "prod", Settings(), Project().outputs)  # the default project's outputs, as the CLI's
 
 
 def snapshot(root: Path) -> dict[str, str]:

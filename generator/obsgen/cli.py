@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,6 +31,7 @@ from obsgen.cli_common import (
 )
 from obsgen.cli_convert import convert_
 from obsgen.cli_ops import COMMANDS
+from obsgen.cli_targets import check_strategies, overridden, target_options
 from obsgen.errors import CatalogError, Problem
 
 __all__ = ["main", "one_line"]
@@ -51,14 +53,17 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change (drift check).")
 @click.option("--only", "only", multiple=True, metavar="OUTPUT[,OUTPUT]",
               help="Generate only these outputs (rules, rule-tests, runbooks, dashboards, provisioning, alertmanager, loki, "
-                   "k6, compose; grafana and stack name groups of them); others stay as they are.")
+                   "k6, compose, a rule target; grafana and stack name groups of them); others stay as they are.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for another obsgen run on the same output folder before failing.")
+@target_options
 @click.option("--gc", "gc_mode", type=click.Choice(GC_MODES), default=None, hidden=True,
               help="Garbage collector mode for the run (benchmarks compare them).")
 @friendly
 def generate(config: Path | None, catalogs: Path | None, out: Path | None, env: str | None, check: bool,
-             only: tuple[str, ...], lock_timeout: float, gc_mode: str | None) -> None:
+             only: tuple[str, ...], lock_timeout: float, gc_mode: str | None, targets: tuple[str, ...],
+             operator_namespace: str | None, operator_labels: tuple[tuple[str, str], ...],
+             partial_response: tuple[tuple[str, str], ...], group_by: tuple[str, ...], global_selector: tuple[Any, ...]) -> None:
     """Regenerate the outputs the project file selects from the catalogs.
 
     Writing is confined to the output folder (no path outside it, and no symbolic link inside it, is ever written or
@@ -70,12 +75,14 @@ def generate(config: Path | None, catalogs: Path | None, out: Path | None, env: 
     from obsgen.emit import OutputClash, needs_cases
     from obsgen.writer import WriterError, diff, kill_at_step, write
 
-    project = project_of(config)
+    project = overridden(project_of(config), targets, operator_namespace, operator_labels, partial_response, group_by,
+                         global_selector)
     outputs = only_outputs(only, project)
     chosen = outputs or project.outputs
     settings = project.settings  # the emitters get values; nothing reads the environment
     target = out if out is not None else project.out_path
     loaded = load_catalogs(project, catalogs, env)
+    check_strategies(project, loaded, bool(partial_response))
     tune_gc(gc_mode or GC_MODE)
     try:
         files = pipeline.emit(pipeline.planned(loaded, project.plan, needs_cases(chosen)), settings, chosen)

@@ -105,6 +105,7 @@ WATCHDOG = "Watchdog"
 # Rule files and groups: the rules emitter writes them, the rule-tests emitter names them.
 RULES_DIR = "rules"
 META_RULES = "obsgen-meta"  # the stack's own rule file (Watchdog)
+META_GROUP = "obsgen.meta"  # its one group
 
 
 def rule_groups(service: str) -> tuple[str, str, str]:

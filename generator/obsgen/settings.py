@@ -41,6 +41,28 @@ class StackSettings:
         return kind == "webhook" or kind in self.receivers
 
 
+# Where the rules are deployed besides rules/ (plain Prometheus rule files): each is an output the project file
+# selects (output.outputs), packaging the same planned groups for its own loader (emit/targets/).
+TARGETS = ("prometheus-operator", "cortex", "mimir", "thanos")
+PARTIAL_RESPONSE_STRATEGIES = ("warn", "abort")  # Thanos' values (it reads them case-insensitively)
+ALL_SERVICES = "*"
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """What the rule targets need: the operator's namespace and ruleSelector labels, Thanos' strategy (obsgen.yaml targets:)."""
+
+    operator_namespace: str = "monitoring"
+    operator_labels: tuple[tuple[str, str], ...] = ()  # what the Prometheus' ruleSelector matches, e.g. release=kube-prometheus
+    # (service or "*", warn|abort): partial_response_strategy on that service's groups; none set, none written.
+    partial_response: tuple[tuple[str, str], ...] = ()
+
+    def strategy(self, service: str) -> str | None:
+        """The partial_response_strategy of a service's groups: its own, else the "*" default, else none."""
+        given = dict(self.partial_response)
+        return given.get(service, given.get(ALL_SERVICES))
+
+
 @dataclass(frozen=True)
 class PlanSettings:
     """What the project adds to every planned rule: grouping labels, a global selector, the runbook base URL, SLO options."""
@@ -60,6 +82,7 @@ class Settings:
     """Everything the emit stage takes besides the plan."""
 
     stack: StackSettings = StackSettings()
+    targets: TargetSettings = TargetSettings()
     # Where each output goes, relative to the output root; outputs not listed keep their usual folder.
     paths: tuple[tuple[str, str], ...] = field(default=())
     dashboard_folders: str = "service"  # Grafana folder per service, or per team

@@ -38,6 +38,8 @@ IMAGES: dict[str, Image] = {
     "otel-collector": Image("OTEL_COLLECTOR_IMAGE", "otel/opentelemetry-collector-contrib", "0.128.0"),
     "jaeger": Image("JAEGER_IMAGE", "jaegertracing/jaeger", "2.8.0"),
     "blackbox-exporter": Image("BLACKBOX_IMAGE", "prom/blackbox-exporter", "v0.27.0"),
+    # The `scale` profile's distributed engine (Apache-2.0); the e2e runs the same version built from its Go module.
+    "cortex": Image("CORTEX_IMAGE", "cortexproject/cortex", "v1.19.0"),
 }
 
 

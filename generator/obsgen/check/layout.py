@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 # Outputs that live inside the stack's folder by default, by their path under it.
 STACK_PARTS = (("alertmanager", "alertmanager"), ("loki/rules", "loki"), ("grafana", "provisioning"))
 
+TARGET_FOLDERS = ("prometheus-operator", "cortex", "mimir", "thanos")  # the rule targets, deploy/<name> by default
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -29,6 +31,11 @@ class Layout:
     dashboards: str | None = "dashboards"
     compose: str | None = "compose"
     k6: str | None = "k6"
+    # Rule targets besides rules/ (deploy/<target>/ unless moved): None unless the project generates them.
+    prometheus_operator: str | None = None
+    cortex: str | None = None
+    mimir: str | None = None
+    thanos: str | None = None
     # Folders of the stack the project moved out of compose/ (or switched off: None), by their path under it.
     moved: tuple[tuple[str, str | None], ...] = ()
 
@@ -48,8 +55,10 @@ class Layout:
             if compose is None or folder != f"{compose}/{sub}":
                 moved.append((sub, folder))
         catalogs = Path(os.path.relpath(project.catalogs_path, base)).as_posix()
+        targets = {name.replace("-", "_"): where(name, f"deploy/{name}") for name in TARGET_FOLDERS}
         return cls(base, catalogs=catalogs, rules=where("rules", "rules"), rule_tests=where("rule-tests", "rules/tests"),
-                   dashboards=where("dashboards", "dashboards"), compose=compose, k6=where("k6", "k6"), moved=tuple(moved))
+                   dashboards=where("dashboards", "dashboards"), compose=compose, k6=where("k6", "k6"), moved=tuple(moved),
+                   **targets)
 
     def path(self, rel: str) -> Path:
         """An absolute path under the root."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from obsgen.check import alertmanager, dashboards, k6, loki, prometheus, stack
+from obsgen.check import alertmanager, dashboards, k6, loki, prometheus, stack, targets
 from obsgen.check.context import Context, MissingOutput
 from obsgen.check.logql import logql
 from obsgen.check.result import FAILED, NOT_RUN, PASSED, CheckResult, Finding, NotRun, Outcome
@@ -22,7 +22,8 @@ from obsgen.check.tools import TOOLS
 
 @dataclass(frozen=True)
 class Check:
-    """One check: its name, the tool it runs ("node" and "python" are not Runner tools) and the outputs it reads."""
+    """One check: its name, the tool it runs ("node", "python" and "cortex-ruler" are not Runner tools) and the outputs
+    it reads."""
 
     name: str
     tool: str
@@ -47,6 +48,19 @@ CHECKS: tuple[Check, ...] = (
     Check("blackbox-config", "blackbox", ("compose",), "blackbox_exporter --config.check", stack.blackbox),
     Check("otelcol", "otelcol", ("compose",), "otelcol validate", stack.otelcol),
     Check("jaeger", "jaeger", ("compose",), "jaeger validate", stack.jaeger),
+    Check("prometheus-agent-config", "promtool", ("compose",), "promtool check config --agent (scale profile)",
+          targets.agent_config),
+    Check("cortex-config", "cortex", ("compose",), "cortex -modules: the scale profile's config loaded and validated",
+          targets.cortex_config),
+    Check("prometheus-rules", "promrule-check", ("prometheus_operator",),
+          "PrometheusRule objects: the operator's Go types, strictly, then Prometheus' rulefmt", targets.prometheus_rules),
+    Check("thanos-rules", "promrule-check", ("thanos",), "Thanos ruler files: Thanos' group type, then rulefmt",
+          targets.thanos_rules),
+    Check("ruler-namespaces", "promrule-check", ("cortex", "mimir"), "cortextool/mimirtool sync files, known fields only",
+          targets.ruler_namespaces),
+    # Not a Runner tool: Cortex runs as a local server (the Go-built binary); the check names what ran in its row.
+    Check("cortex-ruler", "cortex-ruler", ("cortex", "mimir"), "every group through a running Cortex ruler's API",
+          targets.cortex_ruler),
 )
 NAMES = tuple(c.name for c in CHECKS)
 TOOL_NAMES = tuple(dict.fromkeys(c.tool for c in CHECKS))

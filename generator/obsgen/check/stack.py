@@ -47,7 +47,8 @@ def _services(text: str) -> str:
 
 
 def compose(ctx: Context) -> Outcome:
-    """docker compose config --quiet: schema, references and interpolation, with placeholders for required variables.
+    """docker compose config --quiet, every profile on: schema, references and interpolation, with placeholders for
+    required variables.
 
     Only the generated files count: no .env is read, and each `${VAR:?...}` gets a placeholder value, since
     required secrets are the user's to set at run time.
@@ -61,8 +62,9 @@ def compose(ctx: Context) -> Outcome:
         empty = Path(tmp) / "empty.env"
         empty.write_text("", encoding="utf-8")
         mounts = Mounts(ctx.layout, {**mounts, "/obsgen-check/empty.env": empty})
-        result = ctx.runner.run("compose", ["--env-file", "/obsgen-check/empty.env", "-f", f"/work/{rel}", "config",
-                                            "--quiet"], mounts, env=env)
+        # --profile "*": without it, services of a profile (scale) are schema-checked but their references are not.
+        result = ctx.runner.run("compose", ["--env-file", "/obsgen-check/empty.env", "-f", f"/work/{rel}", "--profile", "*",
+                                            "config", "--quiet"], mounts, env=env)
     out = Outcome(summary=_services(text))
     if result.ok:
         return out

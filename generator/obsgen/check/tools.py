@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from obsgen.check import promrule
 from obsgen.check.otelcol_components import components as otelcol_component_set
 from obsgen.check.otelcol_components import key as otelcol_key
 from obsgen.stack_images import IMAGES
@@ -51,6 +52,11 @@ TOOLS: dict[str, Tool] = {
     "compose": Tool("compose", None, local=("docker-compose",), version_args=("version",),
                     local_only="compose config needs no engine, and the stack pins no compose image"),
     "k6": Tool("k6", None, local=("k6",), version_args=("version",), local_only="the stack pins no k6 image"),
+    # The scale profile's engine: `-modules` loads and validates a config; the ruler API check runs it as a server.
+    "cortex": Tool("cortex", "cortex", ("/bin/cortex",), ("cortex",), built="cortex", version_args=("-version",)),
+    # Built from tools/promrule-check (keyed by its sources' hash, see promrule.py); no image carries it.
+    "promrule-check": Tool("promrule-check", None, local=("promrule-check",), version_args=("-version",),
+                           local_only="built from tools/promrule-check by scripts/build-go-tools.sh; no image carries it"),
 }
 
 
@@ -85,6 +91,8 @@ def cached_binary(tool: str, collector_config: Path | None = None) -> Path | Non
     set of components it was built with is then unknown.
     """
     spec = TOOLS[tool]
+    if tool == promrule.TOOL:
+        return promrule.cached(bin_cache())
     if spec.built is None:
         return None
     version = IMAGES[spec.built].version

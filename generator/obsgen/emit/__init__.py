@@ -49,6 +49,15 @@ OUTPUTS: tuple[Output, ...] = (
     # compose/ holds the stack: its own files, and the folders above that the stack mounts.
     Output("compose", "obsgen.emit.stack", "compose", "emit_compose",
            description="the local stack: compose.yaml, Prometheus, blackbox, collector, Jaeger, Loki config"),
+    # Rule targets besides rules/: the same groups packaged for the operator, the Cortex or Mimir ruler, Thanos.
+    Output("prometheus-operator", "obsgen.emit.targets.operator", "deploy/prometheus-operator",
+           description="PrometheusRule objects, one per service, for the Prometheus Operator"),
+    Output("cortex", "obsgen.emit.targets.cortex", "deploy/cortex",
+           description="Cortex ruler namespaces, one per service (cortextool rules sync)"),
+    Output("mimir", "obsgen.emit.targets.mimir", "deploy/mimir",
+           description="Mimir ruler namespaces, one per service (mimirtool rules sync)"),
+    Output("thanos", "obsgen.emit.targets.thanos", "deploy/thanos",
+           description="Thanos ruler files, with partial_response_strategy where set"),
 )
 EMITTERS: dict[str, Output] = {o.name: o for o in OUTPUTS}
 # Names earlier versions used for a group of outputs; --only still accepts them.

@@ -28,6 +28,8 @@ from obsgen.plan.types import (
     PlanProblems,
     Query,
     RecordingRule,
+    RuleFile,
+    RuleGroup,
     RunbookPage,
     RunbookSection,
     ServicePlan,
@@ -112,6 +114,6 @@ plan_bundle = build_plan  # the name tools and tests used before the plan became
 
 __all__ = [
     "PROBE_JOB", "RATE_WINDOW", "TEST_INTERVAL", "AlertRule", "BundlePlan", "ExpectedAlert", "ExprCheck", "LoadPanel", "Plan",
-    "PlanError", "PlanProblem", "PlanProblems", "Query", "RecordingRule", "RunbookPage", "RunbookSection", "ServicePlan",
+    "PlanError", "PlanProblem", "PlanProblems", "Query", "RecordingRule", "RuleFile", "RuleGroup", "RunbookPage", "RunbookSection", "ServicePlan",
     "SloPlan", "TestCase", "TestSeries", "build_plan", "camel", "log_alert_rule", "pick_value", "plan_bundle", "plan_service",
 ]

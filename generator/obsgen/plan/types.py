@@ -156,6 +156,23 @@ class ServicePlan:
 
 
 @dataclass(frozen=True)
+class RuleGroup:
+    """One rule group as every rule target writes it: evaluated in this order, by this name."""
+
+    name: str
+    rules: tuple[RecordingRule | AlertRule, ...]
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """The rule groups of one service (or of the stack's own alerts): a rule file, a PrometheusRule, a ruler namespace."""
+
+    name: str  # the service's name, or naming.META_RULES
+    source: str  # what generated headers name as its origin
+    groups: tuple[RuleGroup, ...]
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything the emitters write, decided once: built by `build_plan`, read by every emitter."""
 
@@ -174,6 +191,19 @@ class Plan:
     @property
     def all_alerts(self) -> tuple[AlertRule, ...]:
         return tuple(a for p in self.services for a in p.alerts) + self.meta_alerts
+
+    @property
+    def rule_files(self) -> tuple[RuleFile, ...]:
+        """Every service's rule groups (recording, SLO, alerts; empty ones left out), then the stack's own."""
+        files = []
+        for p in self.services:
+            names = naming.rule_groups(p.service.name)
+            groups = tuple(RuleGroup(n, rules) for n, rules in zip(names, (p.recording, p.slo_recording, p.alerts), strict=True)
+                           if rules)
+            files.append(RuleFile(p.service.name, p.service.source, groups))
+        meta = RuleFile(naming.META_RULES, "obsgen itself (the stack's dead-man's switch)",
+                        (RuleGroup(naming.META_GROUP, self.meta_alerts),))
+        return (*files, meta)
 
     @property
     def record_names(self) -> set[str]:

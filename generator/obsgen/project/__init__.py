@@ -8,6 +8,7 @@ defaults apply, which are what `obsgen init` writes.
 from __future__ import annotations
 
 from obsgen.project.load import find_project, load_project, schema
-from obsgen.project.types import ALL_OUTPUTS, ENVIRONMENTS, PROJECT_FILE, Project
+from obsgen.project.types import ALL_OUTPUTS, DEFAULT_OUTPUTS, ENVIRONMENTS, PROJECT_FILE, RULE_TARGETS, Project
 
-__all__ = ["ALL_OUTPUTS", "ENVIRONMENTS", "PROJECT_FILE", "Project", "find_project", "load_project", "schema"]
+__all__ = ["ALL_OUTPUTS", "DEFAULT_OUTPUTS", "ENVIRONMENTS", "PROJECT_FILE", "RULE_TARGETS", "Project", "find_project", "load_project",
+           "schema"]

@@ -19,11 +19,11 @@ from obsgen.catalog import schema as catalog_schema
 from obsgen.catalog.load import PathKey, RawCatalog, format_path, load_yaml_text
 from obsgen.errors import CatalogError, Problem
 from obsgen.model import Matcher
-from obsgen.project.types import ALL_OUTPUTS, PROJECT_FILE, Project
+from obsgen.project.types import ALL_OUTPUTS, DEFAULT_OUTPUTS, PROJECT_FILE, Project
 from obsgen.promql import Scope
 from obsgen.promql_parse import PromQLSyntaxError, parse_matchers
 from obsgen.secrets import data_findings, value_findings
-from obsgen.settings import PlanSettings, Settings, StackSettings
+from obsgen.settings import ALL_SERVICES, PlanSettings, Settings, StackSettings, TargetSettings
 from obsgen.slo_options import SloOptions, burn_for
 
 # Labels obsgen's own rules depend on: keeping them in every aggregation would change what a rule means.
@@ -170,6 +170,18 @@ def _slos(reader: _Reader, data: dict[str, Any]) -> SloOptions:
     return SloOptions(sloth_compatible=data.get("sloth_compatible", False), page_for=fors["page"], ticket_for=fors["ticket"])
 
 
+def _targets(reader: _Reader) -> TargetSettings:
+    operator, thanos = reader.section("targets", "prometheus-operator"), reader.section("targets", "thanos")
+    strategies = thanos.get("partial_response_strategy", {})
+    return TargetSettings(operator.get("namespace", TargetSettings.operator_namespace),
+                          tuple(sorted(operator.get("labels", {}).items())), tuple(sorted(strategies.items())))
+
+
+def _strategy_lines(reader: _Reader, targets: TargetSettings) -> tuple[tuple[str, int | None], ...]:
+    path = ("targets", "thanos", "partial_response_strategy")
+    return tuple((s, reader.raw.line_of((*path, s))) for s, _ in targets.partial_response if s != ALL_SERVICES)
+
+
 def project_from(raw: RawCatalog, base: Path, file: Path | None) -> Project:
     """A Project from parsed project-file data; raises CatalogError listing every problem."""
     reader = _Reader(raw)
@@ -183,7 +195,7 @@ def project_from(raw: RawCatalog, base: Path, file: Path | None) -> Project:
         raise CatalogError(reader.problems)
     data = raw.data
     output, envs, rules = reader.section("output"), reader.section("environments"), reader.section("rules")
-    outputs = tuple(o for o in ALL_OUTPUTS if o in output.get("outputs", ALL_OUTPUTS))
+    outputs = tuple(o for o in ALL_OUTPUTS if o in output.get("outputs", DEFAULT_OUTPUTS))
     for name in outputs:
         missing = [r for r in REQUIRES.get(name, ()) if r not in outputs]
         if missing:
@@ -204,6 +216,7 @@ def project_from(raw: RawCatalog, base: Path, file: Path | None) -> Project:
         paths=_paths(reader, output.get("paths", {})),
         dashboard_folders=reader.section("grafana").get("folders", "service"),
         command=output.get("regenerate_command", Settings.command),
+        targets=_targets(reader),
     )
     if reader.problems:
         raise CatalogError(reader.problems)
@@ -211,6 +224,7 @@ def project_from(raw: RawCatalog, base: Path, file: Path | None) -> Project:
         file=file, base=base, catalogs=posixpath.normpath(data.get("catalogs", Project.catalogs)),
         out=posixpath.normpath(output.get("root", Project.out)), outputs=outputs, environments=names,
         default_env=default_env, plan=plan, settings=settings,
+        strategy_lines=_strategy_lines(reader, settings.targets),
     )
 
 

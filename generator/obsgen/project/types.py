@@ -8,7 +8,10 @@ from pathlib import Path
 from obsgen.settings import PlanSettings, Settings
 
 PROJECT_FILE = "obsgen.yaml"
-ALL_OUTPUTS = ("rules", "rule-tests", "runbooks", "dashboards", "provisioning", "alertmanager", "loki", "k6", "compose")
+DEFAULT_OUTPUTS = ("rules", "rule-tests", "runbooks", "dashboards", "provisioning", "alertmanager", "loki", "k6", "compose")
+# The rule targets besides rules/ (deploy/<target>/): chosen in output.outputs, none by default.
+RULE_TARGETS = ("prometheus-operator", "cortex", "mimir", "thanos")
+ALL_OUTPUTS = (*DEFAULT_OUTPUTS, *RULE_TARGETS)
 ENVIRONMENTS = ("dev", "staging", "prod")
 
 
@@ -20,11 +23,13 @@ class Project:
     base: Path = Path(".")  # the folder its relative paths are relative to
     catalogs: str = "catalogs"  # as written: generated headers name the catalogs by it, wherever obsgen runs
     out: str = "."
-    outputs: tuple[str, ...] = ALL_OUTPUTS
+    outputs: tuple[str, ...] = DEFAULT_OUTPUTS
     environments: tuple[str, ...] = ENVIRONMENTS
     default_env: str = "prod"
     plan: PlanSettings = field(default_factory=PlanSettings)
     settings: Settings = field(default_factory=Settings)
+    # The line of each service named in targets.thanos.partial_response_strategy, to locate one no catalog defines.
+    strategy_lines: tuple[tuple[str, int | None], ...] = ()
 
     @property
     def catalogs_path(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from obsgen import model as m
 from obsgen.emit.grafana.queries import JOB, jobs_regex
-from obsgen.emit.grafana.spec import AlertAnnotation, Link, PanelSpec, Query, Variable
+from obsgen.emit.grafana.spec import AlertAnnotation, Link, PanelSpec, Query, Variable, dashboard_scope
 from obsgen.plan import ServicePlan
 from obsgen.promql import Scope, eq, label_values, vector
 
@@ -12,11 +12,19 @@ FIRING = eq("alertstate", "firing")
 
 
 def variables(jobs: tuple[str, ...], scope: Scope, extra: tuple[Variable, ...] = ()) -> tuple[Variable, ...]:
-    """job (limited to the given jobs) and instance variables, then any extra ones."""
+    """A variable per grouping label (cluster, namespace: when the project keeps any), job (limited to the given
+    jobs) and instance, then any extra ones. Each list is narrowed by the variables before it."""
     up = vector("up", (m.Matcher("job", "=~", jobs_regex(jobs)),) if jobs else ())
+    chosen = dashboard_scope(scope)
+    grouping = tuple(
+        Variable(label, label.replace("_", " ").capitalize(),
+                 label_values(vector("up", tuple(m.Matcher(b, "=~", f"${b}") for b in scope.keep[:i])), label, Scope(scope.selector)))
+        for i, label in enumerate(scope.keep)
+    )
     return (
-        Variable("job", "Job", label_values(up, "job", scope)),
-        Variable("instance", "Instance", label_values(vector("up", (JOB,)), "instance", scope)),
+        *grouping,
+        Variable("job", "Job", label_values(up, "job", chosen)),
+        Variable("instance", "Instance", label_values(vector("up", (JOB,)), "instance", chosen)),
         *extra,
     )
 

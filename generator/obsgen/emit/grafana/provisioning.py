@@ -10,7 +10,7 @@ TRACE_ID = r"(?:trace_id|traceID|traceId)[\"=: ]+\"?([0-9a-fA-F]{16,32})"
 
 
 def datasources() -> dict[str, object]:
-    """Prometheus, Loki, Jaeger and Alertmanager with fixed UIDs, which the dashboards' variables default to."""
+    """Prometheus, Loki, Jaeger, Cortex (scale profile) and Alertmanager with fixed UIDs, which the dashboards' variables default to."""
     return {
         "apiVersion": 1,
         "datasources": [
@@ -51,6 +51,13 @@ def datasources() -> dict[str, object]:
                         "tags": [{"key": "service.name", "value": "service_name"}],
                     },
                 },
+            },
+            {
+                # The `scale` profile's Cortex (docker compose --profile scale up): the same dashboards, picked by
+                # their datasource variable, read what the Prometheus agent remote-wrote there.
+                "name": "Cortex", "type": "prometheus", "uid": "cortex", "access": "proxy",
+                "url": "http://cortex-querier:9009/prometheus", "editable": False,
+                "jsonData": {"httpMethod": "POST", "timeInterval": "15s", "prometheusType": "Cortex"},
             },
             {
                 "name": "Alertmanager", "type": "alertmanager", "uid": "alertmanager", "access": "proxy",

@@ -11,7 +11,7 @@ import grafanalib.core as G
 import orjson
 
 from obsgen.emit.grafana.normalise import DS_LABELS, DS_TYPES, GRID_WIDTH, SCHEMA_VERSION, clean, normalise, ref
-from obsgen.emit.grafana.spec import LOKI_VAR, PROM_VAR, DashboardSpec, PanelSpec
+from obsgen.emit.grafana.spec import LOKI_VAR, PROM_VAR, DashboardSpec, PanelSpec, dashboard_scope
 from obsgen.promql import Expr, Scope
 from obsgen.promql import render as render_promql
 
@@ -54,6 +54,7 @@ def _gl_panel(p: PanelSpec, grid: G.GridPos, scope: Scope) -> Any:
 
 
 def _gl_dashboard(spec: DashboardSpec) -> Any:
+    scope = dashboard_scope(spec.scope)  # queries follow the grouping-label variables ($cluster...)
     panels: list[Any] = []
     y = 0
     for row in spec.rows:
@@ -63,7 +64,7 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
         for p in row.panels:
             if x + p.width > GRID_WIDTH:
                 x, y, line = 0, y + line, 0
-            panels.append(_gl_panel(p, G.GridPos(h=p.height, w=p.width, x=x, y=y), spec.scope))
+            panels.append(_gl_panel(p, G.GridPos(h=p.height, w=p.width, x=x, y=y), scope))
             x, line = x + p.width, max(line, p.height)
         y += line
     templates = [G.Template(name=PROM_VAR, label=DS_LABELS[PROM_VAR], query="prometheus", type="datasource")]
@@ -78,7 +79,7 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
     links += [G.DashboardLink(title=link.title, uri=link.url, type="link", icon="doc", targetBlank=True, keepTime=False,
                               includeVars=False) for link in spec.links]
     annotations = [{
-        "datasource": _datasource(PROM_VAR), "enable": True, "iconColor": "red", "name": a.name, "expr": _text(a.expr, spec.scope),
+        "datasource": _datasource(PROM_VAR), "enable": True, "iconColor": "red", "name": a.name, "expr": _text(a.expr, scope),
         "step": "60s", "titleFormat": "{{alertname}}", "textFormat": "{{severity}}: {{instance}}", "tagKeys": "severity,service",
         "useValueForTime": False,
     } for a in spec.annotations]

@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from obsgen.model import Matcher
 from obsgen.promql import PLAIN, Expr, Scope
 
 # Datasource template variables: panels name these, never a datasource UID.
@@ -109,3 +110,15 @@ def stable_uid(*parts: str) -> str:
         return text
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     return f"{text[: UID_MAX - 9]}-{digest}"
+
+
+def dashboard_scope(scope: Scope) -> Scope:
+    """The project scope plus a `label=~"$label"` matcher per grouping label: each becomes a dashboard variable.
+
+    Recorded series keep the grouping labels and raw series carry them (external labels, remote write), so one
+    dashboard serves every cluster; its All value (.*) also matches series without the label.
+    """
+    if not scope.keep:
+        return scope
+    chosen = tuple(Matcher(label, "=~", f"${label}") for label in scope.keep)
+    return Scope((*scope.selector, *chosen), scope.keep)

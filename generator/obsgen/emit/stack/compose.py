@@ -1,5 +1,6 @@
 """compose.yaml and .env.example: the seven services of the local stack, secure by default.
 
+The `scale` profile adds Cortex and a Prometheus agent (emit/stack/cortex.py); `up` without it starts none of them.
 Every port is published on 127.0.0.1 only, configs are mounted read-only, data lives in named volumes,
 containers run as their images' non-root users, and Grafana refuses to start without an admin password.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from obsgen.emit.stack import cortex
 from obsgen.emit.stack.otel import DEFAULT_SAMPLING_PERCENT, SAMPLING_ENV
 from obsgen.stack_images import IMAGES, compose_ref
 
@@ -49,6 +51,8 @@ PORTS = (
     Port("OTEL_HEALTH_PORT", 13133, 13133, "otel-collector", "collector health check (GET /)"),
     Port("JAEGER_UI_PORT", 16686, 16686, "jaeger", "Jaeger UI and query API"),
     Port("BLACKBOX_PORT", 9115, 9115, "blackbox-exporter", "blackbox exporter (probe debugging)"),
+    Port("CORTEX_QUERY_PORT", 9009, cortex.HTTP_PORT, "cortex-querier", "Cortex query API at /prometheus (scale profile)"),
+    Port("CORTEX_RULER_PORT", 9010, cortex.HTTP_PORT, "cortex-ruler", "Cortex ruler API at /api/v1/rules (scale profile)"),
 )
 
 # Other variables: name -> (default or None when required, description).
@@ -207,12 +211,38 @@ def compose(mounts: Mounts = Mounts()) -> dict[str, Any]:
         "healthcheck": _wget("http://127.0.0.1:3000/api/health"),
         "depends_on": _healthy("prometheus", "loki", "jaeger"),
     }
+    services.update(_scale(mounts.rules))
     return {
         "name": "obsgen",
         "services": dict(sorted(services.items())),
         "networks": {NETWORK: {"name": NETWORK}},
-        "volumes": {v: {} for v in ("alertmanager-data", "grafana-data", "loki-data", "prometheus-data")},
+        "volumes": {v: {} for v in sorted(("alertmanager-data", "grafana-data", "loki-data", "prometheus-data", *cortex.volumes()))},
     }
+
+
+def _scale(rules: str) -> dict[str, Any]:
+    """The `scale` profile's services: Cortex's components and the Prometheus agent that feeds them (rules: the rule
+    files' folder, relative to compose.yaml, which the ruler mounts)."""
+    agent = {
+        **_base("prometheus"),
+        "profiles": [cortex.PROFILE],
+        "command": [
+            "--config.file=/etc/prometheus/agent.yml",
+            "--agent",
+            "--storage.agent.path=/prometheus",
+        ],
+        "volumes": [
+            "./prometheus/agent.yml:/etc/prometheus/agent.yml:ro",
+            "./prometheus/secrets:/etc/prometheus/secrets:ro",
+            "prometheus-agent-data:/prometheus",
+        ],
+        # Agent mode serves no query API, so no `promtool query`; the prom/prometheus image has busybox wget.
+        "healthcheck": _wget("http://127.0.0.1:9090/-/ready"),
+        "depends_on": _healthy("cortex-distributor"),
+    }
+    base = {"restart": "unless-stopped", "security_opt": ["no-new-privileges:true"], "networks": [NETWORK]}
+    ports = {name: _ports(name) for name in cortex.SERVICES}
+    return cortex.services(base, compose_ref("cortex"), ports, agent, rules)
 
 
 def env_example(header: str) -> str:
