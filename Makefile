@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-CATALOGS ?= catalogs
+# The project file (obsgen.yaml) names the catalogs and outputs; `make generate CATALOGS=dir` overrides the folder.
+CATALOGS ?=
+OBSGEN_ARGS := $(if $(CATALOGS),--catalogs $(CATALOGS))
 
 .PHONY: help venv generate check validate test test-deps fuzz lint lock bench up down clean
 
@@ -20,14 +22,14 @@ $(BIN)/obsgen: pyproject.toml requirements.lock
 
 venv: $(BIN)/obsgen  ## Create the virtual environment and install obsgen
 
-generate: $(BIN)/obsgen  ## Regenerate rules, tests, runbooks, dashboards, stack and load tests from catalogs/
-	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out .
+generate: $(BIN)/obsgen  ## Regenerate what obsgen.yaml selects (rules, tests, runbooks, dashboards, stack, load tests)
+	$(BIN)/obsgen generate $(OBSGEN_ARGS)
 
 check: $(BIN)/obsgen  ## Drift check: fail if committed outputs differ from the catalogs
-	$(BIN)/obsgen generate --catalogs $(CATALOGS) --out . --check
+	$(BIN)/obsgen generate $(OBSGEN_ARGS) --check
 
 validate: $(BIN)/obsgen  ## Validate catalogs only
-	$(BIN)/obsgen validate --catalogs $(CATALOGS)
+	$(BIN)/obsgen validate $(OBSGEN_ARGS)
 
 test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, compose, tsc...)
 	bash scripts/install-test-deps.sh
@@ -49,8 +51,8 @@ lock:  ## Refresh requirements.lock from pyproject.toml (pip-tools, with hashes)
 bench: $(BIN)/obsgen  ## Generation benchmark (10/100/1000 services)
 	$(BIN)/python bench/generate_bench.py
 
-up:  ## Start the local stack (needs compose/.env with GRAFANA_ADMIN_PASSWORD; see docs/stack.md)
-	@test -f compose/.env || { echo "compose/.env is missing: cp compose/.env.example compose/.env and set GRAFANA_ADMIN_PASSWORD" >&2; exit 1; }
+up:  ## Start the local stack (the first run creates compose/.env with a random Grafana admin password; docs/stack.md)
+	@bash scripts/stack-env.sh compose
 	cd compose && docker compose up -d
 
 down:  ## Stop the local stack (keeps its data volumes; `cd compose && docker compose down -v` drops them)

@@ -15,9 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from obsgen.simulate import localstack as ls
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the harness lives with the tests (tests/support/), not in the wheel
+from support import localstack as ls  # noqa: E402
+
 SCRIPT = """
 import http from 'k6/http';
 import { check } from 'k6';

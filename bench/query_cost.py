@@ -19,9 +19,10 @@ from pathlib import Path
 
 from obsgen.catalog import load_bundle
 from obsgen.plan import plan_bundle
-from obsgen.simulate import localstack as ls
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the harness lives with the tests (tests/support/), not in the wheel
+from support import localstack as ls  # noqa: E402
 
 
 def samples(st: ls.LocalStack, expr: str, start: float, end: float) -> int:

@@ -213,3 +213,18 @@ def test_a_failed_install_leaves_no_directory_and_says_why(monkeypatch: pytest.M
     os.unlink(bin_dir / "npm")
     with pytest.raises(node.NodeUnavailable, match="npm is not on PATH"):
         node.ensure()
+
+
+def test_a_docker_cli_without_its_compose_plugin_is_no_compose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docker compose` on a CLI that lacks the plugin is 'not run: why', not a failed config check."""
+    from obsgen.check import tools
+
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\n[ \"$1\" = compose ] && { echo 'docker: unknown command: docker compose' >&2; exit 1; }\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(tools, "compose_binary", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    command, looked = tools.local_command("compose")
+    assert command == [] and "docker-compose on PATH, or docker with its compose plugin" in looked
+    fake.write_text("#!/bin/sh\nexit 0\n")  # the plugin answers: docker compose is used
+    assert tools.local_command("compose")[0] == [str(fake), "compose"]

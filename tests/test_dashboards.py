@@ -12,7 +12,7 @@ import yaml
 
 from obsgen.catalog import load_bundle
 from obsgen.emit import EMITTERS, emit_all
-from obsgen.emit.grafana import ROOTS, emit
+from obsgen.emit.grafana import ROOTS, emit, emit_dashboards, emit_provisioning
 from obsgen.emit.grafana.queries import dashboard_expr, jobs_regex
 from obsgen.emit.grafana.spec import UID_MAX, stable_uid
 from obsgen.model import Bundle, Matcher
@@ -55,8 +55,9 @@ def _exprs(d: Dash) -> list[str]:
 
 
 def test_registered_with_its_roots() -> None:
-    output = EMITTERS["grafana"]
-    assert output.emitter() is emit and output.roots == ROOTS == ("dashboards", "compose/grafana")
+    dashboards, provisioning = EMITTERS["dashboards"], EMITTERS["provisioning"]
+    assert dashboards.emitter() is emit_dashboards and provisioning.emitter() is emit_provisioning
+    assert (dashboards.root, provisioning.root) == ROOTS == ("dashboards", "compose/grafana")
 
 
 def test_every_service_gets_its_dashboards(bundle: Bundle, dashboards: dict[str, Dash]) -> None:

@@ -1,7 +1,7 @@
 """End to end, without Docker: the generated rules in a real Prometheus scraping `obsgen simulate`, alerts through
 the generated Alertmanager routes to a webhook recorder, dashboards' queries, and k6 against the demo service.
 
-Rules run as a TEST-ONLY time-compressed copy (obsgen.simulate.localstack: every `for:`, range and offset divided
+Rules run as a TEST-ONLY time-compressed copy (tests/support/localstack.py: every `for:`, range and offset divided
 by 60), so 2m..15m `for:` and 5m..3d windows play out in seconds; the unshortened rules are proven by
 `promtool test rules` (test_promtool.py). Every wait is bounded; the stack is stopped even on failure.
 """
@@ -22,11 +22,11 @@ from obsgen.emit import emit_all
 from obsgen.model import Bundle
 from obsgen.plan import AlertRule, build_plan, plan_bundle
 from obsgen.settings import Settings
-from obsgen.simulate import localstack as ls
 from obsgen.simulate.triggers import combine, fault_for
 from obsgen.writer import write
 
 from conftest import BIN, ROOT, require_tool, run
+from support import localstack as ls
 
 FIRE_TIMEOUT = 90  # longest `for:` is 15 s, but a 95% SLO's page tier needs ~45 s of total failure in its 60 s window
 RESOLVE_TIMEOUT = 90  # the 30m short window of the page-tier burn alert becomes 30 s

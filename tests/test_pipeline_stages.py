@@ -102,8 +102,8 @@ def test_only_regenerates_the_selected_outputs_and_keeps_the_rest(tmp_path: Path
 
 
 def test_unknown_output_is_a_usage_error(tmp_path: Path) -> None:
-    result = obsgen("generate", "--catalogs", str(FIXTURES), "--out", str(tmp_path / "o"), "--only", "rules,dashboards")
-    assert result.returncode == 2 and "unknown output 'dashboards'" in result.stderr and "Traceback" not in result.stderr
+    result = obsgen("generate", "--catalogs", str(FIXTURES), "--out", str(tmp_path / "o"), "--only", "rules,dashbords")
+    assert result.returncode == 2 and "unknown output 'dashbords'" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -134,6 +134,14 @@ def test_a_bad_tree_is_caught() -> None:
     assert strip(to_expr(render(nested))) == strip(nested)
 
 
+def test_unary_minus_under_power_keeps_its_meaning() -> None:
+    """-a ^ b parses as -(a ^ b) in PromQL; the builder's (-a) ^ b must be written with its parentheses (hypothesis found it)."""
+    expr = Binary("^", Neg(vector("a")), vector("b"))
+    assert render(expr) == "(-a) ^ b"
+    assert strip(to_expr(render(expr))) == strip(expr)
+    assert strip(to_expr("-a ^ b")) != strip(expr)
+
+
 def test_layouts_numbers_and_quotes() -> None:
     ratio = Binary("/", Paren(either(agg("sum", vector("e")), Call("vector", (Number(0.0),))), block=True), vector("t"),
                    layout="lines")

@@ -19,11 +19,11 @@ from obsgen import model as m
 from obsgen.catalog import load_bundle
 from obsgen.simulate import DemoServer, FaultError, Faults, Simulator
 from obsgen.simulate.faults import merge
-from obsgen.simulate.localstack import compress_expr, compress_rules
 from obsgen.simulate.series import sim_service
 from obsgen.simulate.telemetry import JsonLog, parse_traceparent
 
 from conftest import ROOT
+from support.localstack import compress_expr, compress_rules
 
 
 @pytest.fixture(scope="module")

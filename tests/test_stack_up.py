@@ -24,10 +24,11 @@ import pytest
 import yaml
 from collector_support import DebugLogRecord, collector_test_config, debug_log_records
 
-from obsgen.check.containers import remove_compose_project
+from obsgen.check.containers import connect
 from obsgen.check.tools import bin_cache, compose_binary
 
 from conftest import ROOT, in_ci, run
+from support.containers import remove_compose_project
 
 COMPOSE = ROOT / "compose" / "compose.yaml"
 UP_TIMEOUT = 120.0  # seconds for `compose up` itself
@@ -71,6 +72,9 @@ class Stack:
         self.project = f"obsgen-test-{os.getpid()}"
         self.services = services
         self.override = tmp / "compose.test-override.yaml"
+        # The generated file names its network `obsgen`; podman's netavark keys its firewall chains on that name,
+        # so two projects sharing it (another test run, a run killed mid-test) break each other's DNS and ports.
+        override = {**override, "networks": {"obsgen": {"name": self.project}, **override.get("networks", {})}}
         # !reset/!override are compose-spec merge tags; PyYAML cannot emit them, so they are added as text.
         self.override.write_text(yaml.safe_dump(override, sort_keys=True).replace("'!reset'", "!reset"), encoding="utf-8")
         self.ports = {name: _free_port() for name in ("PROMETHEUS_PORT", "ALERTMANAGER_PORT", "LOKI_PORT", "JAEGER_UI_PORT",
@@ -95,6 +99,26 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[port_var]}{path}"
 
 
+def _reap_dead_test_projects() -> None:
+    """Remove the stacks of test runs that were killed before their teardown (their pid is gone).
+
+    A leftover keeps its published 127.0.0.1 ports forwarded to addresses that no longer answer.
+    """
+    engine, _ = connect()
+    if engine is None:
+        return
+    try:
+        projects = {c.labels.get("com.docker.compose.project", "")
+                    for c in engine.client.containers.list(all=True, filters={"label": "com.docker.compose.project"})}
+    finally:
+        engine.close()
+    for project in sorted(projects):
+        prefix, _, pid = project.rpartition("-")
+        if prefix == "obsgen-test" and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            removed = remove_compose_project(project)
+            warnings.warn(f"removed {removed} left by a killed test run", stacklevel=1)
+
+
 def _require_engine(container_engine) -> str:
     problems = []
     if not container_engine.docker_host:
@@ -113,6 +137,7 @@ def _require_engine(container_engine) -> str:
 def stack_factory(container_engine, tmp_path: Path) -> Iterator[Callable[[list[str], dict[str, Any]], Stack]]:
     """Start a compose project; `down -v` always runs afterwards, even when the test fails."""
     host = _require_engine(container_engine)
+    _reap_dead_test_projects()
     started: list[Stack] = []
 
     def start(services: list[str], override: dict[str, Any]) -> Stack:

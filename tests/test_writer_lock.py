@@ -69,7 +69,8 @@ def test_a_waiting_run_writes_nothing_until_the_lock_is_free_then_finishes(tmp_p
 
 
 def _start(cats: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "obsgen"), "generate", "--catalogs", str(cats), "--out", str(out)],
+    # Beside the catalogs, as writer_support.generate runs: no obsgen.yaml there, so both use the default project.
+    return subprocess.Popen([str(BIN / "obsgen"), "generate", "--catalogs", str(cats), "--out", str(out)], cwd=cats.parent,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

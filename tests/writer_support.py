@@ -32,8 +32,11 @@ def catalogs(folder: Path, services: dict[str, int]) -> Path:
 
 
 def emitted(cats: Path) -> dict[str, str]:
-    """What `obsgen generate` would write for these catalogs, computed in this process as the CLI does."""
-    return pipeline.generate(cats, "prod", Settings.from_env(os.environ))
+    """What `obsgen generate` would write for these catalogs, computed in this process as the CLI does.
+
+    `generate` runs beside the catalogs, where there is no obsgen.yaml, so the CLI uses the default project too.
+    """
+    return pipeline.generate(cats, "prod", Settings())
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -56,7 +59,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 def generate(cats: Path, out: Path, *extra: str, env: dict[str, str] | None = None):
     """Run the installed `obsgen generate` as a user would."""
-    return run([str(BIN / "obsgen"), "generate", "--catalogs", str(cats), "--out", str(out), *extra], env=env)
+    return run([str(BIN / "obsgen"), "generate", "--catalogs", str(cats), "--out", str(out), *extra], cwd=cats.parent, env=env)
 
 
 def generated_copy(cats: Path, base: Path | None, into: Path) -> Path:

@@ -1,33 +1,30 @@
-"""Settings the emitters take beyond the plan: which paid receivers are switched on, and local endpoints.
+"""What the plan and emit stages take besides the catalogs, as values built from the project file (obsgen.yaml).
 
-The CLI reads them once from OBSGEN_* environment variables (defaults: only the local webhook) and passes
-them to the emit stage as a value; no emitter reads the environment. The committed output is the default,
-so `make check` stays reproducible. A project file will replace the variables.
+`PlanSettings` shapes the rules (grouping labels, global selector, runbook base URL); `Settings` is what the
+emitters read (where each output goes, the stack's receivers, the Grafana folder layout, the command the
+generated-file headers name). Both are plain frozen values: no stage reads the environment, so the same
+catalogs and project file give the same bytes on any machine, in any shell.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import posixpath
+from dataclasses import dataclass, field
 
-from obsgen.errors import CatalogError, Problem
-from obsgen.secrets import value_findings
+from obsgen.model import Matcher
+from obsgen.promql import Scope
 
 RECEIVER_KINDS = ("webhook", "slack", "pagerduty", "email", "msteams")
 OPTIONAL_RECEIVERS = ("slack", "pagerduty", "email", "msteams")
 SEVERITIES = ("critical", "warning", "info")
-
-
-class SettingsError(CatalogError):
-    """An OBSGEN_* variable holds a value obsgen cannot use; the CLI prints it like a catalog problem."""
-
-    def __init__(self, variable: str, message: str) -> None:
-        super().__init__([Problem("environment", None, variable, message)])
+FOLDER_LAYOUTS = ("service", "team")
+DEFAULT_COMMAND = "obsgen generate"
+DEFAULT_RUNBOOK_BASE = "https://runbooks.example.invalid"  # a placeholder that resolves nowhere, until a project sets one
 
 
 @dataclass(frozen=True)
 class StackSettings:
-    """Everything the stack emitters need beyond the catalogs."""
+    """Everything the stack emitters need beyond the catalogs: receivers switched on and non-secret endpoints."""
 
     receivers: frozenset[str] = frozenset()  # enabled optional receivers; webhook is always on
     webhook_url: str = "http://127.0.0.1:5001/alerts"
@@ -38,32 +35,21 @@ class StackSettings:
     email_to: str = "{team}-oncall@example.invalid"  # {team} is replaced per team
     slack_channel: str = "#{team}-alerts"
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> StackSettings:
-        """Settings from OBSGEN_* variables; unknown receiver names are an error, not silently ignored."""
-        wanted = {r.strip() for r in env.get("OBSGEN_RECEIVERS", "").split(",") if r.strip()}
-        unknown = sorted(wanted - set(OPTIONAL_RECEIVERS) - {"webhook"})
-        if unknown:
-            raise SettingsError("OBSGEN_RECEIVERS", f"unknown receiver {unknown[0]!r}; choose from {', '.join(OPTIONAL_RECEIVERS)}")
-        d = cls()
-        for var in ("OBSGEN_WEBHOOK_URL", "OBSGEN_DEADMANS_URL"):
-            found = value_findings(env.get(var, ""))
-            if found:
-                # Webhook URLs are written into alertmanager.yml (0.25 has no url_file): they must hold no secret.
-                raise SettingsError(var, f"looks like {found[0]}; use a URL without credentials")
-        return cls(
-            receivers=frozenset(wanted - {"webhook"}),
-            webhook_url=env.get("OBSGEN_WEBHOOK_URL", d.webhook_url),
-            deadmans_url=env.get("OBSGEN_DEADMANS_URL", d.deadmans_url),
-            smtp_smarthost=env.get("OBSGEN_SMTP_SMARTHOST", d.smtp_smarthost),
-            smtp_from=env.get("OBSGEN_SMTP_FROM", d.smtp_from),
-            smtp_username=env.get("OBSGEN_SMTP_USERNAME", d.smtp_username),
-            email_to=env.get("OBSGEN_EMAIL_TO", d.email_to),
-            slack_channel=env.get("OBSGEN_SLACK_CHANNEL", d.slack_channel),
-        )
-
     def enabled(self, kind: str) -> bool:
         return kind == "webhook" or kind in self.receivers
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What the project adds to every planned rule: grouping labels, a global selector, the runbook base URL."""
+
+    group_by: tuple[str, ...] = ()  # kept by every aggregation, e.g. ("cluster", "namespace")
+    global_selector: tuple[Matcher, ...] = ()  # added to every series selector, e.g. cluster="eu-1"
+    runbook_base: str = DEFAULT_RUNBOOK_BASE  # for services whose catalog sets none, and the Watchdog
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.global_selector, self.group_by)
 
 
 @dataclass(frozen=True)
@@ -71,7 +57,15 @@ class Settings:
     """Everything the emit stage takes besides the plan."""
 
     stack: StackSettings = StackSettings()
+    # Where each output goes, relative to the output root; outputs not listed keep their usual folder.
+    paths: tuple[tuple[str, str], ...] = field(default=())
+    dashboard_folders: str = "service"  # Grafana folder per service, or per team
+    command: str = DEFAULT_COMMAND  # what the generated-file headers tell a reader to run
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        return cls(stack=StackSettings.from_env(env))
+    def root(self, output: str, default: str) -> str:
+        """The folder of an output: the project's path for it, else its usual one."""
+        return dict(self.paths).get(output, default)
+
+    def relative(self, target: str, start: str) -> str:
+        """A path from one generated folder to another, as a bind mount or rule_files entry writes it."""
+        return posixpath.relpath(target, start)

@@ -46,6 +46,11 @@ def schema_validator() -> Any:
     return _Validator(schema())
 
 
+def validator_for(other: dict[str, Any]) -> Any:
+    """A validator with the same whole-string patterns for another schema (obsgen.yaml's)."""
+    return _Validator(other)
+
+
 def unknown_fields(error: jsonschema.ValidationError) -> list[str]:
     """The keys an additionalProperties error is about, so each is reported on its own line."""
     if error.validator != "additionalProperties" or not isinstance(error.instance, dict):

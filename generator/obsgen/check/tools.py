@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,16 @@ def which(name: str) -> str | None:
     return str(beside) if _executable(beside) else None
 
 
+def _has_compose_plugin(docker: str) -> bool:
+    """Whether `docker compose` exists: a docker CLI without the plugin answers 'unknown command', not a config check."""
+    try:
+        done = subprocess.run([docker, "compose", "version"], capture_output=True, timeout=20, stdin=subprocess.DEVNULL,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def local_command(tool: str, collector_config: Path | None = None) -> tuple[list[str], list[str]]:
     """The local command prefix for a tool (empty if none), and where it was looked for (for a "not run" reason)."""
     spec = TOOLS[tool]
@@ -146,9 +157,9 @@ def local_command(tool: str, collector_config: Path | None = None) -> tuple[list
         if found and not _is_script(found):
             return [found], looked
         docker = which("docker")
-        if docker:
+        if docker and _has_compose_plugin(docker):
             return [docker, "compose"], looked
-        looked.append("docker-compose or docker on PATH")
+        looked.append("docker-compose on PATH, or docker with its compose plugin")
         return [], looked
     for name in spec.local:
         found = which(name)

@@ -63,19 +63,21 @@ def _case(case: TestCase) -> dict[str, Any]:
 def emit(plan: Plan, settings: Settings) -> dict[str, str]:
     """rules/tests/<service>.test.yaml for every service, and the Watchdog's."""
     files: dict[str, str] = {}
+    # promtool reads rule_files relative to the test file: from this output's folder to the rules output's.
+    to_rules = settings.relative(settings.root("rules", RULES_DIR), settings.root("rule-tests", f"{RULES_DIR}/tests"))
     for sp in plan.services:
         name = sp.service.name
         doc = {
-            "rule_files": [f"../{name}.yaml"],
+            "rule_files": [f"{to_rules}/{name}.yaml"],
             "evaluation_interval": "1m",
             "group_eval_order": list(rule_groups(name)),
             "tests": [_case(c) for c in sp.cases],
         }
-        files[f"{RULES_DIR}/tests/{name}.test.yaml"] = dump(doc, generated_header(sp.service.source))
+        files[f"{RULES_DIR}/tests/{name}.test.yaml"] = dump(doc, generated_header(sp.service.source, settings.command))
     meta = {
-        "rule_files": [f"../{META_RULES}.yaml"],
+        "rule_files": [f"{to_rules}/{META_RULES}.yaml"],
         "evaluation_interval": "1m",
         "tests": [_case(c) for c in plan.meta_cases],
     }
-    files[f"{RULES_DIR}/tests/{META_RULES}.test.yaml"] = dump(meta, generated_header("obsgen itself"))
+    files[f"{RULES_DIR}/tests/{META_RULES}.test.yaml"] = dump(meta, generated_header("obsgen itself", settings.command))
     return files

@@ -41,7 +41,7 @@ def emit(plan: Plan, settings: Settings) -> dict[str, str]:
             groups.append({"name": slo, "rules": [_record(r) for r in sp.slo_recording]})
         if sp.alerts:
             groups.append({"name": alerts, "rules": [alert_dict(a) for a in sp.alerts]})
-        files[f"{RULES_DIR}/{sp.service.name}.yaml"] = dump({"groups": groups}, generated_header(sp.service.source))
+        files[f"{RULES_DIR}/{sp.service.name}.yaml"] = dump({"groups": groups}, generated_header(sp.service.source, settings.command))
     meta = {"groups": [{"name": "obsgen.meta", "rules": [alert_dict(a) for a in plan.meta_alerts]}]}
-    files[META_FILE] = dump(meta, generated_header("obsgen itself (the stack's dead-man's switch)"))
+    files[META_FILE] = dump(meta, generated_header("obsgen itself (the stack's dead-man's switch)", settings.command))
     return files

@@ -47,13 +47,14 @@ def _runbook_page(service: m.Service, alerts: tuple[AlertRule, ...], logs: tuple
     return RunbookPage(runbooks.page_path(service.name), runbooks.page_title(service.name), sections)
 
 
-def plan_service(service: m.Service, scope: Scope = PLAIN, with_cases: bool = True) -> ServicePlan:
+def plan_service(service: m.Service, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "") -> ServicePlan:
     """Every rule, test case, panel query and runbook section of one service; raises PlanError.
 
     with_cases=False plans no rule-test inputs: for runs that write no rule tests (`--only rules`).
+    runbook_base is the project's base URL, for a service whose catalog names none.
     """
     anchors = runbooks.service_anchors(service)
-    urls = runbooks.urls(service.name, service.runbook_base, anchors)
+    urls = runbooks.urls(service.name, service.runbook_base or runbook_base, anchors)
     d = Draft(service, scope, urls, with_cases)
     # Order: dashboards' needs do not change alert rule names, so alerts register first.
     for i, alert in enumerate(service.alerts):
@@ -85,20 +86,20 @@ def plan_service(service: m.Service, scope: Scope = PLAIN, with_cases: bool = Tr
     )
 
 
-def build_plan(bundle: m.Bundle, scope: Scope = PLAIN, with_cases: bool = True) -> Plan:
+def build_plan(bundle: m.Bundle, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "") -> Plan:
     """The plan of every service plus the stack's own alerts; raises PlanProblems listing every problem found."""
     problems: list[PlanProblem] = []
     services: list[ServicePlan] = []
     for svc in bundle.services:
         try:
-            services.append(plan_service(svc, scope, with_cases))
+            services.append(plan_service(svc, scope, with_cases, runbook_base))
         except PlanError as exc:
             problems.append(PlanProblem(svc.name, exc.path, exc.message))
     if not problems:
         problems = reference_problems(services)
     if problems:
         raise PlanProblems(problems)
-    rule, case, page = watchdog()
+    rule, case, page = watchdog(runbook_base)
     return Plan(bundle, tuple(services), (rule,), (case,) if with_cases else (), page, load_panels(scope), scope, with_cases)
 
 

@@ -92,8 +92,8 @@ def _down(d: Draft, alert: m.Alert, path: Path) -> None:
         return
     minutes = d.eval_minutes(alert)
     name = alert.metric.metric
-    d.add_case(f"{alert.name} fires", [gauge_series(name, labels, 0, minutes + 5)], minutes, rule, [(labels, 0.0)])
-    d.add_case(f"{alert.name} stays silent", [gauge_series(name, labels, 1, minutes + 5)], minutes, rule, [])
+    d.add_case(f"{alert.name} fires", [gauge_series(name, labels, 0, minutes + 5)], minutes, rule, [(labels, 0.0)], carries="all")
+    d.add_case(f"{alert.name} stays silent", [gauge_series(name, labels, 1, minutes + 5)], minutes, rule, [], carries="all")
 
 
 def _absent(d: Draft, alert: m.Alert, path: Path) -> None:
@@ -113,8 +113,8 @@ def _absent(d: Draft, alert: m.Alert, path: Path) -> None:
     labels = d.synth.labels_for(alert.metric, (), path)
     other = gauge_series("obsgen_unrelated_series", {"job": "other"}, 1, minutes + 5)
     present = gauge_series(alert.metric.metric + suffix, labels, 1, minutes + 5)
-    d.add_case(f"{alert.name} fires", [other], minutes, rule, [(out, 1.0)])
-    d.add_case(f"{alert.name} stays silent", [present], minutes, rule, [])
+    d.add_case(f"{alert.name} fires", [other], minutes, rule, [(out, 1.0)], carries="absent")
+    d.add_case(f"{alert.name} stays silent", [present], minutes, rule, [], carries="absent")
 
 
 def _drop(d: Draft, alert: m.Alert, path: Path) -> None:
@@ -170,7 +170,7 @@ def _expr(d: Draft, alert: m.Alert, path: Path) -> None:
         series = [TestSeries(((("__raw__", s),)), v) for s, v in test.series]
         minutes = int(parse_duration(test.eval_time) // 60)
         d.add_case(f"{alert.name} {'fires' if fire else 'stays silent'}", series, minutes, rule,
-                   [(dict(test.labels), None)] if fire else [])
+                   [(dict(test.labels), None)] if fire else [], carries="none")
 
 
 TEMPLATES: dict[str, Callable[[Draft, m.Alert, Path], None]] = {

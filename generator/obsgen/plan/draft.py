@@ -5,13 +5,18 @@ A Draft lives only inside `plan_service`; what leaves it is the frozen ServicePl
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Literal
+
 from obsgen import gotemplate
 from obsgen import model as m
 from obsgen.duration import parse_duration
 from obsgen.plan.records import Recorder
-from obsgen.plan.synth import Synth
+from obsgen.plan.synth import Synth, scope_values
 from obsgen.plan.types import AlertRule, ExpectedAlert, ExprCheck, Labels, Path, PlanError, TestCase, TestSeries
 from obsgen.promql import Expr, Scope, render
+
+Carries = Literal["kept", "all", "absent", "none"]
 
 
 class Draft:
@@ -27,6 +32,16 @@ class Draft:
         self.alerts: list[AlertRule] = []
         self.cases: list[TestCase] = []
         self.rule_labels = (("service", service.name), ("team", service.team))
+        # Under a project scope every test series carries the scope's labels; what an alert keeps of them depends
+        # on its expression: aggregations keep the grouping labels, a plain comparison keeps the series' labels,
+        # absent() keeps the selector's equality matchers.
+        self.scope_series = scope_values(scope)
+        self.scope_carried: dict[str, dict[str, str]] = {
+            "kept": {k: v for k, v in self.scope_series.items() if k in scope.keep},
+            "all": self.scope_series,
+            "absent": {mt.label: mt.value for mt in scope.selector if mt.op == "="},
+            "none": {},
+        }
 
     def text(self, expr: Expr) -> str:
         return render(expr, self.scope)
@@ -51,11 +66,25 @@ class Draft:
 
     def add_case(self, name: str, series: list[TestSeries], minutes: int, rule: AlertRule,
                  fired: list[tuple[dict[str, str], float | None]], checks: tuple[ExprCheck, ...] = (),
-                 rules: tuple[AlertRule, ...] = ()) -> None:
+                 rules: tuple[AlertRule, ...] = (), carries: Carries = "kept") -> None:
+        """A promtool case; `carries` says which scope labels the alert's expression passes on (see __init__)."""
+        if self.scope_series:
+            series, checks, fired = self._scoped(series, checks, fired, carries)
         expected: list[ExpectedAlert] = []
         for r in rules or (rule,):
             expected.extend(self.expected(r, labels, value) for labels, value in fired)
         self.cases.append(TestCase(name, tuple(series), minutes, rule.name, tuple(expected), checks))
+
+    def _scoped(self, series: list[TestSeries], checks: tuple[ExprCheck, ...], fired: list[tuple[dict[str, str], float | None]],
+                carries: Carries) -> tuple[list[TestSeries], tuple[ExprCheck, ...], list[tuple[dict[str, str], float | None]]]:
+        """The case under the project scope: a series' own labels and an expected label set's own values win."""
+        extra, kept = self.scope_series, self.scope_carried["kept"]
+        scoped = [s if "__raw__" in dict(s.labels) else replace(s, labels=tuple(sorted({**extra, **dict(s.labels)}.items())))
+                  for s in series]
+        # Every recording rule obsgen writes aggregates, so a recorded series keeps exactly the grouping labels.
+        recorded = tuple(replace(c, labels=tuple(sorted({**kept, **dict(c.labels)}.items()))) for c in checks)
+        carried = self.scope_carried[carries]
+        return scoped, recorded, [({**carried, **labels}, value) for labels, value in fired]
 
     def check_labels(self, alert: m.Alert, path: Path, out_labels: tuple[str, ...]) -> None:
         available = set(out_labels)

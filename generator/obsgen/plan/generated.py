@@ -33,10 +33,10 @@ def target_down(d: Draft, target: m.Target) -> None:
         return
     labels = {"job": target.job, "instance": target.addresses[0]}
     down = gauge_series("up", labels, 0, 10)
-    d.add_case(f"{name} fires when the target is down", [down], 5, rule, [(labels, 0.0)])
+    d.add_case(f"{name} fires when the target is down", [down], 5, rule, [(labels, 0.0)], carries="all")
     other = gauge_series("up", {"job": "some-other-job", "instance": "elsewhere:1"}, 1, 10)
-    d.add_case(f"{name} fires when the target is missing", [other], 5, rule, [({"job": target.job}, 1.0)])
-    d.add_case(f"{name} stays silent", [gauge_series("up", labels, 1, 10)], 5, rule, [])
+    d.add_case(f"{name} fires when the target is missing", [other], 5, rule, [({"job": target.job}, 1.0)], carries="absent")
+    d.add_case(f"{name} stays silent", [gauge_series("up", labels, 1, 10)], 5, rule, [], carries="all")
 
 
 def health_probes(d: Draft) -> None:
@@ -63,8 +63,8 @@ def health_probes(d: Draft) -> None:
         return
     h = svc.health[0]
     labels = {"job": PROBE_JOB, "instance": h.url, "service": svc.name, "check": h.name}
-    d.add_case(f"{name} fires", [gauge_series("probe_success", labels, 0, 10)], 5, rule, [(labels, 0.0)])
-    d.add_case(f"{name} stays silent", [gauge_series("probe_success", labels, 1, 10)], 5, rule, [])
+    d.add_case(f"{name} fires", [gauge_series("probe_success", labels, 0, 10)], 5, rule, [(labels, 0.0)], carries="all")
+    d.add_case(f"{name} stays silent", [gauge_series("probe_success", labels, 1, 10)], 5, rule, [], carries="all")
 
 
 def log_alert_rule(service: m.Service, alert: m.LogAlert, runbook_urls: dict[str, str] | None = None) -> AlertRule:
@@ -76,10 +76,10 @@ def log_alert_rule(service: m.Service, alert: m.LogAlert, runbook_urls: dict[str
                         alert.description, alert.runbook, "log", ("service_name",), queries=(query,))
 
 
-def watchdog() -> tuple[AlertRule, TestCase, RunbookPage]:
+def watchdog(runbook_base: str = "") -> tuple[AlertRule, TestCase, RunbookPage]:
     """The always-firing alert whose absence at the dead-man's switch is the alarm."""
     anchor = runbooks.anchors(runbooks.META_PAGE, (naming.WATCHDOG,))[naming.WATCHDOG]
-    url = runbooks.urls(runbooks.META_PAGE, runbooks.DEFAULT_BASE, {naming.WATCHDOG: anchor})[naming.WATCHDOG]
+    url = runbooks.urls(runbooks.META_PAGE, runbook_base, {naming.WATCHDOG: anchor})[naming.WATCHDOG]
     rule = AlertRule(
         naming.WATCHDOG, render(scalar_vector(1)), "0m", "info",
         (("service", "obsgen"), ("severity", "info"), ("team", "platform")),

@@ -14,8 +14,9 @@ from functools import lru_cache
 
 from obsgen import model as m
 from obsgen import naming
+from obsgen.settings import DEFAULT_RUNBOOK_BASE
 
-DEFAULT_BASE = "https://runbooks.example.invalid"
+DEFAULT_BASE = DEFAULT_RUNBOOK_BASE
 ROOT = "runbooks"
 META_PAGE = "obsgen"  # the page of the stack's own alerts (Watchdog)
 # Every alert section has these subsections, in this order (the emitter writes exactly these headings).

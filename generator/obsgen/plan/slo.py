@@ -20,6 +20,7 @@ from obsgen.promql import (
     Paren,
     Vector,
     agg,
+    binop,
     both,
     compare,
     either,
@@ -34,13 +35,18 @@ from obsgen.promql import (
 from obsgen.slo_windows import load_windows
 
 
-def _sli_expr(slo: m.SLO, window: str) -> Expr:
-    """Share of the SLO's events that failed over the window."""
+def _sli_expr(slo: m.SLO, window: str, grouped: bool = False) -> Expr:
+    """Share of the SLO's events that failed over the window.
+
+    grouped: the project keeps grouping labels (cluster...), which vector(0) lacks, so the zero comes from the total.
+    """
     if slo.kind == "availability":
         assert slo.errors is not None and slo.total is not None
         # "or vector(0)": before the first failure there is no error series, and the SLI must read 0, not nothing.
-        errors = Paren(either(agg("sum", rate(sel(slo.errors), window)), scalar_vector(0)), block=True)
-        return ratio(errors, agg("sum", rate(sel(slo.total), window)))
+        total = agg("sum", rate(sel(slo.total), window))
+        zero = binop("*", total, 0) if grouped else scalar_vector(0)
+        errors = Paren(either(agg("sum", rate(sel(slo.errors), window)), zero), block=True)
+        return ratio(errors, total)
     assert slo.metric is not None and slo.threshold is not None
     count = agg("sum", rate(sel(slo.metric, suffix="_count"), window))
     fast = agg("sum", rate(sel(slo.metric, (le_matcher(slo.threshold),), suffix="_bucket"), window))
@@ -62,7 +68,7 @@ def slo_rules(d: Draft, sp: SloPlan) -> list[RecordingRule]:
     """The SLO's recording rules: SLI per window and over the period, objective, budget and budget left."""
     slo = sp.slo
     static = (("service", d.svc.name), ("slo", slo.name))
-    rules = [RecordingRule(naming.sli_error(w), d.text(_sli_expr(slo, w)), static) for w in sp.windows]
+    rules = [RecordingRule(naming.sli_error(w), d.text(_sli_expr(slo, w, bool(d.scope.keep))), static) for w in sp.windows]
     period = Vector(naming.sli_error(sp.windows[0]), sp.matchers, range=sp.period)
     rules.append(RecordingRule(naming.sli_error(sp.period), d.text(Call("avg_over_time", (period,))), static))
     rules.append(RecordingRule(naming.SLO_OBJECTIVE, d.text(scalar_vector(slo.objective / 100)), static))

@@ -11,7 +11,7 @@ import re
 
 from obsgen import model as m
 from obsgen.plan.types import Labels, Path, PlanError, TestSeries
-from obsgen.promql import fmt_number, matcher
+from obsgen.promql import Scope, fmt_number, matcher
 
 TEST_INTERVAL = 60  # seconds between samples and rule evaluations in generated tests
 _FALLBACK_VALUES = ("example", "200", "500", "ok", "error", "success", "failure", "GET", "default", "other", "0", "1")
@@ -52,6 +52,21 @@ def pick_value(label: m.Label | None, matchers: list[m.Matcher], match: bool = T
         if ok == match:
             return value
     return None
+
+
+def scope_values(scope: Scope) -> dict[str, str]:
+    """A value for each label the scope adds (its selector's and its grouping labels): what every test series carries.
+
+    Raises ValueError when no value satisfies the selector's matchers of a label (the project file checks this first).
+    """
+    out: dict[str, str] = {}
+    for label in dict.fromkeys((*(mt.label for mt in scope.selector), *scope.keep)):
+        mine = [mt for mt in scope.selector if mt.label == label]
+        value = pick_value(None, mine)
+        if value is None:
+            raise ValueError(f"no value of label '{label}' satisfies {', '.join(matcher(mt) for mt in mine)}")
+        out[label] = value
+    return out
 
 
 class Synth:

@@ -87,6 +87,8 @@ def _vector(node: Vector, scope: Scope) -> str:
 
 def _needs_paren(child: Expr, parent_op: str, side: str) -> bool:
     """Whether a binary operand needs parentheses to keep its meaning (lower precedence, or the other associativity)."""
+    if type(child) is Neg:
+        return parent_op == "^" and side == "left"  # unary minus binds looser than ^: -a ^ b is -(a ^ b)
     if type(child) is not Binary:
         return False
     mine, theirs = PRECEDENCE[child.op], PRECEDENCE[parent_op]

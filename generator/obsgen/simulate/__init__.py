@@ -2,7 +2,8 @@
 
 series.py decides which series exist and how they behave, exporter.py keeps them in prometheus_client
 registries, faults.py parses the control endpoint's requests, server.py serves HTTP, telemetry.py logs and traces,
-triggers.py maps each alert to the fault that fires it, localstack.py runs Prometheus and Alertmanager around it.
+triggers.py maps each alert to the fault that fires it (tests/support/localstack.py runs Prometheus and
+Alertmanager around the demo service, for the tests and benches).
 """
 
 from __future__ import annotations

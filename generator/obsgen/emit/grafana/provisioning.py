@@ -75,9 +75,9 @@ def dashboard_provider() -> dict[str, object]:
     }
 
 
-def emit() -> dict[str, str]:
-    """The provisioning files, keyed by path."""
-    header = generated_header("obsgen (Grafana provisioning for the generated stack)")
+def emit(command: str) -> dict[str, str]:
+    """The provisioning files, keyed by path; headers name the command that regenerates them."""
+    header = generated_header("obsgen (Grafana provisioning for the generated stack)", command)
     return {
         f"{ROOT}/datasources/obsgen.yaml": dump(datasources(), header),
         f"{ROOT}/dashboards/obsgen.yaml": dump(dashboard_provider(), header),

@@ -218,12 +218,12 @@ def secrets_readme(bundle: m.Bundle, settings: StackSettings) -> str:
         "# Alertmanager secrets",
         "",
         "Files here are mounted read-only at `/etc/alertmanager/secrets` and never committed (see `.gitignore`).",
-        "Each holds one secret and nothing else. Switch receivers on with `OBSGEN_RECEIVERS` (see the local stack section of README.md).",
+        "Each holds one secret and nothing else. Switch receivers on in obsgen.yaml (`stack.receivers`; obsgen's docs/stack.md).",
         "",
         "| File | Needed when | Holds |",
         "|---|---|---|",
         "| `slack-api-url` | `slack` is on | the Slack incoming-webhook URL |",
-        "| `smtp-password` | `email` is on | the SMTP password of `OBSGEN_SMTP_USERNAME` |",
+        f"| `smtp-password` | `email` is on | the SMTP password of `{settings.smtp_username}` (`stack.smtp.username`) |",
     ]
     for team in bundle.teams:
         lines.append(f"| `pagerduty-{team}-routing-key` | `pagerduty` is on | team {team}'s PagerDuty Events v2 routing key |")

@@ -99,7 +99,18 @@ def _base(service: str) -> dict[str, Any]:
     }
 
 
-def compose() -> dict[str, Any]:
+@dataclass(frozen=True)
+class Mounts:
+    """Where the folders compose.yaml mounts are, relative to compose.yaml (the project may move them)."""
+
+    rules: str = "../rules"
+    dashboards: str = "../dashboards"
+    provisioning: str = "./grafana/provisioning"
+    alertmanager: str = "./alertmanager"
+    loki_rules: str = "./loki/rules"
+
+
+def compose(mounts: Mounts = Mounts()) -> dict[str, Any]:
     """compose.yaml as data."""
     services: dict[str, Any] = {}
     services["alertmanager"] = {
@@ -110,8 +121,8 @@ def compose() -> dict[str, Any]:
             "--cluster.listen-address=",  # single instance: no gossip port on 0.0.0.0:9094
         ],
         "volumes": [
-            "./alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro",
-            "./alertmanager/secrets:/etc/alertmanager/secrets:ro",
+            f"{mounts.alertmanager}/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro",
+            f"{mounts.alertmanager}/secrets:/etc/alertmanager/secrets:ro",
             "alertmanager-data:/alertmanager",
         ],
         "ports": _ports("alertmanager"),
@@ -132,11 +143,11 @@ def compose() -> dict[str, Any]:
             "--storage.tsdb.retention.time=${PROMETHEUS_RETENTION:-15d}",
             "--web.enable-remote-write-receiver",  # the collector writes OTLP metrics here
             "--enable-feature=exemplar-storage",
-            "--web.enable-lifecycle",  # POST /-/reload after `make generate`; the port is local only
+            "--web.enable-lifecycle",  # POST /-/reload after regenerating; the port is local only
         ],
         "volumes": [
             "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
-            "../rules:/etc/prometheus/rules:ro",
+            f"{mounts.rules}:/etc/prometheus/rules:ro",
             "./prometheus/secrets:/etc/prometheus/secrets:ro",
             "prometheus-data:/prometheus",
         ],
@@ -150,7 +161,7 @@ def compose() -> dict[str, Any]:
         "command": ["-config.file=/etc/loki/config.yaml"],
         "volumes": [
             "./loki/config.yaml:/etc/loki/config.yaml:ro",
-            "./loki/rules:/etc/loki/rules:ro",
+            f"{mounts.loki_rules}:/etc/loki/rules:ro",
             "loki-data:/loki",
         ],
         "ports": _ports("loki"),
@@ -188,8 +199,8 @@ def compose() -> dict[str, Any]:
             "GF_PATHS_PROVISIONING": GRAFANA_PROVISIONING_DIR,
         },
         "volumes": [
-            f"./grafana/provisioning:{GRAFANA_PROVISIONING_DIR}:ro",
-            f"../dashboards:{GRAFANA_DASHBOARDS_DIR}:ro",
+            f"{mounts.provisioning}:{GRAFANA_PROVISIONING_DIR}:ro",
+            f"{mounts.dashboards}:{GRAFANA_DASHBOARDS_DIR}:ro",
             "grafana-data:/var/lib/grafana",
         ],
         "ports": _ports("grafana"),

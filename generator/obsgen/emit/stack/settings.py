@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from obsgen.settings import OPTIONAL_RECEIVERS, RECEIVER_KINDS, SEVERITIES, Settings, SettingsError, StackSettings
+from obsgen.settings import OPTIONAL_RECEIVERS, RECEIVER_KINDS, SEVERITIES, Settings, StackSettings
 
-__all__ = ["OPTIONAL_RECEIVERS", "RECEIVER_KINDS", "SEVERITIES", "Settings", "SettingsError", "StackSettings"]
+__all__ = ["OPTIONAL_RECEIVERS", "RECEIVER_KINDS", "SEVERITIES", "Settings", "StackSettings"]

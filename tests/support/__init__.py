@@ -1,0 +1,1 @@
+"""Harness code only the tests use (local Prometheus/Alertmanager stacks, fixtures); it does not ship in the wheel."""
