@@ -119,8 +119,13 @@ def _head(key: Any) -> str:
 def _mapping(value: dict[str, Any], indent: int, out: list[str], first: str) -> None:
     """Lines for a non-empty mapping whose keys start at `indent`; the first key follows `first` ('' or '- ')."""
     pad = " " * indent
+    keys = _KEYS
     for k, v in value.items():
-        _value(v, indent, out, (first or pad) + _head(k))
+        head = (first or pad) + (keys.get(k) or _head(k))
+        if type(v) is str and "\n" not in v:  # most values: one line, written here without a call
+            out.append(f"{head} {_string(v, False)}")
+        else:
+            _value(v, indent, out, head)
         first = ""
 
 
