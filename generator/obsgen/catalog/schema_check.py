@@ -233,6 +233,9 @@ class _Compiler:
             return lambda x: isinstance(x, str) and x in strings  # a string equals only a string
         return lambda x: any(_scalar_equal(v, x) for v in value)
 
+    def _kw_const(self, value: Any, sub: dict[str, Any]) -> Check:
+        return lambda x: _scalar_equal(value, x)
+
     def _kw_oneOf(self, value: list[Any], sub: dict[str, Any]) -> Check:
         checks = [self.compile(s) for s in value]
         return lambda x: sum(1 for c in checks if c(x)) == 1
