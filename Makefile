@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The suite mostly waits on containers and subprocesses, so more workers than cores still pays on 2 cores.
+TEST_WORKERS ?= 4
 # The project file (obsgen.yaml) names the catalogs and outputs; `make generate CATALOGS=dir` overrides the folder.
 CATALOGS ?=
 OBSGEN_ARGS := $(if $(CATALOGS),--catalogs $(CATALOGS))
@@ -34,8 +36,9 @@ validate: $(BIN)/obsgen  ## Validate catalogs only
 test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, compose, tsc...)
 	bash scripts/install-test-deps.sh
 
-test: test-deps  ## Run the whole suite with the real tools
-	$(BIN)/python -m pytest -q
+test: test-deps  ## Run the whole suite with the real tools: in parallel, then the timing-sensitive tests alone
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m 'not serial'
+	$(BIN)/python -m pytest -q -m serial
 
 fuzz: test-deps  ## The property tests with many more examples (valid catalogs in, valid output out; mutations never crash)
 	OBSGEN_FUZZ=1 $(BIN)/python -m pytest -q tests/test_valid_catalogs.py tests/test_loader_hypothesis.py

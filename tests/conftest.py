@@ -49,6 +49,35 @@ def require_built(tool: str) -> str:
     return path
 
 
+SLOTH_VERSION = "0.16.0"  # scripts/build-go-tools.sh builds and caches the same version
+
+
+def sloth_module() -> Path:
+    """Sloth's Go module (examples/, examples/_gen/, examples/windows/) from the local Go module cache.
+
+    Tests only read it: scripts/build-go-tools.sh puts it there (never a download from a test). Missing Go or a
+    missing module follows the one policy: fail in CI, skip with the reason elsewhere.
+    """
+    go = shutil.which("go")
+    if go is None:
+        missing_tool("go is not installed, so Sloth's examples cannot be found in its module cache")
+    cache = subprocess.run([go, "env", "GOMODCACHE"], capture_output=True, text=True, timeout=60).stdout.strip()
+    path = Path(cache) / "github.com" / "slok" / f"sloth@v{SLOTH_VERSION}"
+    if not (path / "examples" / "_gen").is_dir():
+        missing_tool(f"Sloth v{SLOTH_VERSION} is not in the Go module cache at {path} (run scripts/build-go-tools.sh sloth)")
+    return path
+
+
+def require_sloth() -> str:
+    """The Sloth binary scripts/build-go-tools.sh cached (OBSGEN_SLOTH_BIN overrides it)."""
+    from obsgen.check.tools import bin_cache
+
+    path = os.environ.get("OBSGEN_SLOTH_BIN") or str(bin_cache() / f"sloth-{SLOTH_VERSION}")
+    if not os.access(path, os.X_OK):
+        missing_tool(f"no Sloth binary at {path} (run scripts/build-go-tools.sh sloth)")
+    return path
+
+
 def run(cmd: list[str], cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command, capturing text output; never inherits a hanging stdin."""
     return subprocess.run(

@@ -72,11 +72,11 @@ def test_every_scrape_target_has_a_down_alert_and_every_slo_burn_alerts() -> Non
 
 def test_burn_rate_windows_come_from_data() -> None:
     """The SRE workbook table lives in a data file; the generated expressions use exactly its factors."""
-    from obsgen.slo_windows import load_windows
+    from obsgen.slo_windows import builtin
 
-    windows = load_windows()["30d"]
+    windows = builtin()["google-30d"]
     text = (ROOT / "rules" / "divan-api.yaml").read_text()
-    for tier in windows["alerts"]:
-        for pair in tier["windows"]:
-            assert f"slo:sli_error:ratio_rate{pair['long']}" in text
-            assert f"({pair['factor']:g} * 0.005)" in text  # divan availability: 99.5% -> budget 0.005
+    for tier in windows.tiers:
+        for pair in tier.pairs:
+            assert f"slo:sli_error:ratio_rate{pair.long}" in text
+            assert f"({pair.factor:g} * 0.005)" in text  # divan availability: 99.5% -> budget 0.005

@@ -3,7 +3,7 @@
 - No import cycle between modules, counting imports inside functions (the catalog->plan cycle was one).
 - Stages import only earlier stages: the catalog never imports the plan or the emitters, the plan never
   imports an emitter, and no emitter imports another (what two emitters share belongs in the plan).
-- No emitter reads the environment.
+- No emitter reads the environment, nor does the plan stage or what it takes (settings, SLO options, windows).
 - PromQL text is written only by the builder (obsgen/promql/); the names of generated series only by
   obsgen/naming.py. Every check has a failing case below, so a checker that cannot fail is caught.
 """
@@ -147,6 +147,15 @@ def test_no_emitter_reads_the_environment() -> None:
                if ENV_READ.search(p.read_text(encoding="utf-8"))]
     assert readers == []
     assert ENV_READ.search("value = os.environ['X']") and ENV_READ.search("os.getenv('X')")
+
+
+def test_the_plan_stage_reads_no_environment() -> None:
+    """Project options (obsgen.yaml's slos:, rules:) reach the plan as values; a variable would make output differ per shell."""
+    stage = [*(PACKAGE / "plan").rglob("*.py"), *(PACKAGE / "slo_windows").rglob("*.py"), *(PACKAGE / "promql").rglob("*.py"),
+             PACKAGE / "slo_options.py", PACKAGE / "settings.py", PACKAGE / "naming.py", PACKAGE / "pipeline.py"]
+    assert len(stage) > 10 and all(p.is_file() for p in stage)
+    readers = [str(p.relative_to(ROOT)) for p in sorted(stage) if ENV_READ.search(p.read_text(encoding="utf-8"))]
+    assert readers == []
 
 
 # -- where PromQL text is written ----------------------------------------------------------------------

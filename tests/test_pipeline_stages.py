@@ -133,10 +133,23 @@ def _modules_after(args: list[str]) -> list[str]:
 
 
 def test_stack_commands_load_when_named_or_listed() -> None:
-    """--version skips obsgen.cli_ops; --help lists its commands and naming one loads it (the probe can see both)."""
-    assert "obsgen.cli_ops" not in _modules_after(["--version"])
-    assert "obsgen.cli_ops" in _modules_after(["--help"])
-    assert "obsgen.cli_ops" in _modules_after(["drill", "--help"])
+    """--version skips obsgen.cli_ops and obsgen.cli_convert; --help lists their commands and naming one loads
+    them (the probe can see both)."""
+    lazy = ("obsgen.cli_ops", "obsgen.cli_convert")
+    assert not set(lazy) & set(_modules_after(["--version"]))
+    for args in (["--help"], ["drill", "--help"], ["convert", "--help"]):
+        assert set(lazy) <= set(_modules_after(args)), args
+
+
+def test_help_lists_the_lazy_commands() -> None:
+    """The lazily loaded commands are listed by --help beside the project ones."""
+    from click.testing import CliRunner
+
+    from obsgen.cli import main
+
+    out = CliRunner().invoke(main, ["--help"]).output
+    commands = {line.split()[0] for line in out.split("Commands:", 1)[1].splitlines() if line.strip()}
+    assert {"convert", "drill", "generate", "check"} <= commands
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["generate", "--help"]])

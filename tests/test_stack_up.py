@@ -30,6 +30,9 @@ from obsgen.check.tools import bin_cache, compose_binary
 from conftest import ROOT, in_ci, run
 from support.containers import remove_compose_project
 
+# Compressed time and live containers: run alone (`make test` runs serial tests after the parallel phase).
+pytestmark = pytest.mark.serial
+
 COMPOSE = ROOT / "compose" / "compose.yaml"
 UP_TIMEOUT = 120.0  # seconds for `compose up` itself
 CHECK_TIMEOUT = 120.0  # seconds for the stack to reach the checked state

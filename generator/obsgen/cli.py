@@ -1,8 +1,8 @@
 """The obsgen command line: a thin layer over the pipeline's stages (obsgen.pipeline).
 
 This module holds the group and the commands that work on a project (init, schema, generate, validate, list,
-check); obsgen.cli_ops the ones that work on a running stack. Imports are lazy: `obsgen --version` and `--help`
-load click and nothing else of weight.
+check); obsgen.cli_ops the ones that work on a running stack, obsgen.cli_convert `convert`. Imports are lazy:
+`obsgen --version` and `--help` load click and nothing else of weight.
 """
 
 from __future__ import annotations
@@ -34,16 +34,17 @@ __all__ = ["main", "one_line"]
 
 
 class _Main(click.Group):
-    """The obsgen group; the stack commands (obsgen.cli_ops) load only when one is named or the commands are listed,
-    so `obsgen --version` does not pay for building their options."""
+    """The obsgen group; the stack commands (obsgen.cli_ops) and `convert` (obsgen.cli_convert) load only when one
+    is named or the commands are listed, so `obsgen --version` does not pay for building their options."""
 
     _ops_loaded = False
 
     def _load_ops(self) -> None:
         if not self._ops_loaded:
+            from obsgen.cli_convert import convert_
             from obsgen.cli_ops import COMMANDS
 
-            for command in COMMANDS:
+            for command in (convert_, *COMMANDS):
                 self.add_command(command)
             self._ops_loaded = True
 

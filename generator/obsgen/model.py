@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from obsgen.slo_model import BurnWindow, Labels, SliQueries, SloAlerting, SloTier, WindowSet, WindowTier
+
 
 @dataclass(frozen=True)
 class Matcher:
@@ -105,15 +107,21 @@ class RawTest:
 @dataclass(frozen=True)
 class SLO:
     name: str
-    kind: str  # availability | latency
+    kind: str  # availability | latency | query
     objective: float  # percent, e.g. 99.9
-    window: str = "30d"
+    window: str = "30d"  # the SLO period as written
     description: str = ""
     errors: Selector | None = None  # availability: bad events
     total: Selector | None = None  # availability: all events
     metric: Selector | None = None  # latency: the histogram
     threshold: float | None = None  # latency: seconds
     runbook: Runbook = Runbook()
+    queries: SliQueries | None = None  # query: the raw PromQL
+    windows: WindowSet | None = None  # the alert window set; None = the default for the period
+    labels: Labels = ()  # added to every series and alert of the SLO
+    alerting: SloAlerting = SloAlerting()
+    firing_test: RawTest | None = None  # query: test inputs when obsgen cannot synthesise them
+    silent_test: RawTest | None = None
 
     @property
     def budget(self) -> float:
@@ -286,3 +294,6 @@ class Bundle:
     @property
     def teams(self) -> tuple[str, ...]:
         return tuple(sorted({s.team for s in self.services}))
+
+
+__all__ = ["BurnWindow", "Labels", "SliQueries", "SloAlerting", "SloTier", "WindowSet", "WindowTier"]

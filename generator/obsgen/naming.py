@@ -17,6 +17,17 @@ SLO_BUDGET = "slo:error_budget:ratio"
 SLO_BUDGET_REMAINING = "slo:error_budget_remaining:ratio"
 SLO_LABELS = ("service", "slo")  # every SLO series carries these
 
+# Sloth's meta records and labels (pkg/common/conventions in Sloth v0.16.0), written when the project asks for
+# Sloth-compatible output so Sloth's Grafana dashboards (grafana.com 14348 and 14643) read obsgen's rules.
+SLO_TIME_PERIOD_DAYS = "slo:time_period:days"
+SLO_CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
+SLO_PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
+SLO_PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+SLOTH_INFO = "sloth_slo_info"
+SLOTH_ID, SLOTH_SERVICE, SLOTH_SLO = "sloth_id", "sloth_service", "sloth_slo"
+SLOTH_WINDOW, SLOTH_SEVERITY = "sloth_window", "sloth_severity"
+SLOTH_IDS = (SLOTH_ID, SLOTH_SLO, SLOTH_SERVICE)  # Sloth's burn-rate records match on these, in this order
+
 # What a recording rule name looks like inside hand-written PromQL (it has a colon; metrics do not).
 RECORD_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+")
 
@@ -78,9 +89,14 @@ def health_alert(service: str) -> str:
     return f"{camel(service)}HealthCheckFailing"
 
 
-def burn_alert(service: str, slo: str) -> str:
-    """The error-budget burn alert of an SLO (both tiers share it)."""
-    return f"{camel(service)}{camel(slo)}ErrorBudgetBurn"
+def burn_alert(service: str, slo: str, override: str = "") -> str:
+    """The error-budget burn alert of an SLO (both tiers share it): the catalog's name for it, else a derived one."""
+    return override or f"{camel(service)}{camel(slo)}ErrorBudgetBurn"
+
+
+def sloth_id(service: str, slo: str) -> str:
+    """Sloth's SLO id: service-slo."""
+    return f"{service}-{slo}"
 
 
 WATCHDOG = "Watchdog"

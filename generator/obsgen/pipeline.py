@@ -20,6 +20,8 @@ from obsgen.errors import CatalogError, Problem
 from obsgen.plan import Plan, PlanProblem, PlanProblems, build_plan
 from obsgen.promql import PLAIN, Scope
 from obsgen.settings import PlanSettings, Settings
+from obsgen.slo_options import DEFAULT as DEFAULT_SLO
+from obsgen.slo_options import SloOptions
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ def _locate(problem: PlanProblem, sources: Mapping[str, RawCatalog]) -> Problem:
     return Problem(raw.file, raw.line_of(problem.path), format_path(problem.path), problem.message)
 
 
-def plan(loaded: Loaded, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "") -> Plan:
+def plan(loaded: Loaded, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "",
+         slo: SloOptions = DEFAULT_SLO) -> Plan:
     """Build the plan once; its problems come back as located catalog problems (file:line: field: message)."""
     try:
-        return build_plan(loaded.bundle, scope, with_cases, runbook_base)
+        return build_plan(loaded.bundle, scope, with_cases, runbook_base, slo=slo)
     except PlanProblems as exc:
         raise CatalogError([_locate(p, loaded.sources) for p in exc.problems]) from None
 
@@ -78,8 +81,8 @@ def emit(planned: Plan, settings: Settings, only: Iterable[str] = ()) -> dict[st
 
 
 def planned(loaded: Loaded, settings: PlanSettings, with_cases: bool = True) -> Plan:
-    """The plan under a project's plan settings (grouping labels, global selector, runbook base)."""
-    return plan(loaded, settings.scope, with_cases, settings.runbook_base)
+    """The plan under a project's plan settings (grouping labels, global selector, runbook base, SLO options)."""
+    return plan(loaded, settings.scope, with_cases, settings.runbook_base, settings.slo)
 
 
 def kept_files(out: Path, only: Iterable[str], settings: Settings | None = None) -> dict[str, str]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from obsgen.model import Matcher
 from obsgen.promql import Scope
+from obsgen.slo_options import DEFAULT as DEFAULT_SLO
+from obsgen.slo_options import SloOptions
 
 RECEIVER_KINDS = ("webhook", "slack", "pagerduty", "email", "msteams")
 OPTIONAL_RECEIVERS = ("slack", "pagerduty", "email", "msteams")
@@ -41,11 +43,12 @@ class StackSettings:
 
 @dataclass(frozen=True)
 class PlanSettings:
-    """What the project adds to every planned rule: grouping labels, a global selector, the runbook base URL."""
+    """What the project adds to every planned rule: grouping labels, a global selector, the runbook base URL, SLO options."""
 
     group_by: tuple[str, ...] = ()  # kept by every aggregation, e.g. ("cluster", "namespace")
     global_selector: tuple[Matcher, ...] = ()  # added to every series selector, e.g. cluster="eu-1"
     runbook_base: str = DEFAULT_RUNBOOK_BASE  # for services whose catalog sets none, and the Watchdog
+    slo: SloOptions = DEFAULT_SLO  # Sloth-compatible series, `for:` of burn alerts (obsgen.yaml `slos:`)
 
     @property
     def scope(self) -> Scope:

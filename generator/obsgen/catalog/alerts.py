@@ -1,4 +1,4 @@
-"""SLOs, alerts and log alerts of a catalog: each template's parameters, metric types and test-ability."""
+"""Alerts and log alerts of a catalog: each template's parameters, metric types and test-ability (SLOs: catalog/slos.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from obsgen import model as m
-from obsgen.catalog.checks import LONGEST_TESTED, Checks
+from obsgen.catalog.checks import LONGEST_TESTED
 from obsgen.catalog.load import PathKey
+from obsgen.catalog.slos import Slos
 from obsgen.duration import parse_duration
 
 TEMPLATE_PARAMS = {
@@ -34,60 +35,8 @@ TEMPLATE_TYPES = {
 }
 
 
-class Alerts(Checks):
-    """Builds the SLOs, alerts and log alerts of one catalog."""
-
-    def _slo(self, data: dict[str, Any], path: PathKey) -> m.SLO:
-        objective = float(data["objective"])
-        window = data.get("window", "30d")
-        if not 0 < objective < 100:
-            self.problem((*path, "objective"), f"objective {data['objective']} must be above 0 and below 100 (a percentage)")
-        else:
-            fastest = max(w["factor"] for a in self.windows[window]["alerts"] for w in a["windows"])
-            budget = 1 - objective / 100
-            if fastest * budget >= 1:
-                self.problem(
-                    (*path, "objective"),
-                    f"objective {data['objective']} leaves an error budget of {budget:.2%}; the {fastest}x burn-rate "
-                    f"alert of the {window} windows can never fire (needs an objective above {100 - 100 / fastest:.2f})",
-                )
-        kind = data["kind"]
-        slo = m.SLO(
-            name=data["name"], kind=kind, objective=objective, window=window,
-            description=data.get("description", ""), runbook=self._runbook(data.get("runbook")),
-        )
-        if kind == "availability":
-            for key in ("errors", "total"):
-                if key not in data:
-                    self.problem(path, f"availability SLO needs '{key}'")
-            for key in ("metric", "threshold", "matchers"):
-                if key in data:
-                    self.problem((*path, key), f"'{key}' is for latency SLOs; availability uses errors/total")
-            if "errors" in data and "total" in data:
-                before = len(self.problems)
-                errors = self._selector(data["errors"], (*path, "errors"), ("counter",))
-                total = self._selector(data["total"], (*path, "total"), ("counter",))
-                self._check_ratio(errors, (total,), path, before)
-                return m.SLO(**{**slo.__dict__, "errors": errors, "total": total})
-            return slo
-        for key in ("metric", "threshold"):
-            if key not in data:
-                self.problem(path, f"latency SLO needs '{key}'")
-        for key in ("errors", "total"):
-            if key in data:
-                self.problem((*path, key), f"'{key}' is for availability SLOs; latency uses metric/threshold")
-        if "metric" not in data or "threshold" not in data:
-            return slo
-        sel = self._selector({"metric": data["metric"], "matchers": data.get("matchers")}, path, ("histogram",))
-        metric = self.metrics.get(sel.metric)
-        threshold = float(data["threshold"])
-        if metric is not None and metric.type == "histogram" and threshold not in metric.buckets:
-            self.problem(
-                (*path, "threshold"),
-                f"latency threshold {threshold:g}s is not a bucket boundary of '{metric.name}' "
-                f"(buckets: {', '.join(f'{b:g}' for b in metric.buckets)})",
-            )
-        return m.SLO(**{**slo.__dict__, "metric": sel, "threshold": threshold})
+class Alerts(Slos):
+    """Builds the SLOs (catalog/slos.py), alerts and log alerts of one catalog."""
 
     def _alert(self, data: dict[str, Any], path: PathKey) -> m.Alert:
         template = data["template"]

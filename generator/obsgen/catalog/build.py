@@ -20,9 +20,9 @@ from obsgen.catalog.lint import label_problems, naming_problems
 from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
 from obsgen.catalog.schema_check import plainly_valid, short
 from obsgen.catalog.text import text_problems
+from obsgen.catalog.windows import window_sets
 from obsgen.errors import CatalogError, Problem
 from obsgen.secrets import data_findings
-from obsgen.slo_windows import load_windows
 
 NAME_LENGTH = 63  # names that become file names (service, slug...): schema.json's maxLength
 # Grafana unit ids a panel may name (its valueFormats registry; grafana_lint.KNOWN_UNITS, which a test keeps equal),
@@ -61,8 +61,14 @@ class _Builder(Alerts):
             data = self._apply_environment(copy.deepcopy(data))
         svc = data["service"]
         namespace = svc.get("namespace", "")
-        metrics = tuple(self._metric(md, ("metrics", i), namespace) for i, md in enumerate(data["metrics"]))
-        self._duplicates([md["name"] for md in data["metrics"]], "metrics", "metric")
+        # A catalog whose SLOs all read raw queries may declare no metric (it measures another exporter's series).
+        queries_only = bool(data.get("slos")) and all(s["kind"] == "query" for s in data["slos"])
+        if "metrics" not in data and not queries_only:
+            self.problem((), "missing required field 'metrics'")
+        elif not data.get("metrics", [None]) and not queries_only:
+            self.problem(("metrics",), "[] should be non-empty")
+        metrics = tuple(self._metric(md, ("metrics", i), namespace) for i, md in enumerate(data.get("metrics", [])))
+        self._duplicates([md["name"] for md in data.get("metrics", [])], "metrics", "metric")
         self.metrics = {mt.name: mt for mt in metrics}
         slos = tuple(self._slo(sd, ("slos", i)) for i, sd in enumerate(data.get("slos", [])))
         self._duplicates([sd["name"] for sd in data.get("slos", [])], "slos", "SLO")
@@ -306,9 +312,8 @@ def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = N
         files = find_catalog_files(directory)
         if not files:
             raise CatalogError([Problem(str(directory), None, "", "no catalogs (*.yaml, *.yml, *.jsonnet) found")])
-    windows = load_windows()
+    windows, problems = window_sets(directory)
     sandbox = Sandbox.for_catalogs(directory)
-    problems: list[Problem] = []
     built: list[tuple[m.Service, RawCatalog]] = []
     for path in files:
         try:

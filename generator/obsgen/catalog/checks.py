@@ -7,6 +7,7 @@ reports what is wrong through `problem`, with the field path and line, and all p
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from obsgen import model as m
@@ -49,10 +50,10 @@ SELECTOR_TEXT = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^{}]*)\}")
 class Checks:
     """One catalog's problems, and the checks every section uses."""
 
-    def __init__(self, raw: RawCatalog, env: str, windows: dict[str, Any]) -> None:
+    def __init__(self, raw: RawCatalog, env: str, windows: Mapping[str, m.WindowSet]) -> None:
         self.raw = raw
         self.env = env
-        self.windows = windows
+        self.windows = windows  # alert window sets by name: the built-in ones and the project's own
         self.problems: list[Problem] = []
         self.metrics: dict[str, m.Metric] = {}
         # Fields replaced by an environment override -> where the override is written, so problems point there.
@@ -147,8 +148,12 @@ class Checks:
                 self.problem(label_path, f"label '{label}' is not declared on metric '{name}'")
         return metric
 
-    def check_expr(self, expr: str, path: PathKey, dashboard: bool = False) -> None:
-        """Type and label checks for a raw PromQL expression; dashboard ones may use Grafana's macros."""
+    def check_expr(self, expr: str, path: PathKey, dashboard: bool = False, undeclared_ok: bool = False) -> None:
+        """Type and label checks for a raw PromQL expression; dashboard ones may use Grafana's macros.
+
+        undeclared_ok: series the catalog does not declare are taken as written (a raw-query SLO over another
+        exporter's metrics); the declared ones are still type-checked.
+        """
         text = expr
         if dashboard:
             expr = substitute_macros(expr)
@@ -162,7 +167,7 @@ class Checks:
         for use in analysis.selectors:
             name, kind, metric = self._resolve(use.name)
             if kind is None:
-                if ":" in name:
+                if ":" in name or undeclared_ok:
                     continue  # recording rules are checked once the plan exists
                 self.problem(path, f"metric '{name}' is not declared in this catalog")
                 continue

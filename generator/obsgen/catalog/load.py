@@ -15,13 +15,15 @@ from obsgen.catalog.yamldata import (
     MAX_VALUES,
     PathKey,
     build_data,
+    build_documents,
     format_path,
     line_map,
     number_problem,
 )
 from obsgen.errors import CatalogError, Problem
 
-__all__ = ["MAX_DEPTH", "MAX_VALUES", "PathKey", "RawCatalog", "find_catalog_files", "format_path", "load_file", "load_yaml_text"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "PathKey", "RawCatalog", "find_catalog_files", "format_path", "load_file", "load_yaml_documents",
+           "load_yaml_text"]
 
 CATALOG_SUFFIXES = (".yaml", ".yml", ".jsonnet")
 
@@ -94,6 +96,14 @@ def load_yaml_text(text: str, display: str) -> RawCatalog:
     """Parse YAML text; syntax errors become one Problem with the line."""
     data, lines = build_data(text, display)
     return RawCatalog(display, data, lines, text=None if lines else text)
+
+
+def load_yaml_documents(text: str, display: str) -> list[RawCatalog]:
+    """Every document of a multi-document YAML stream (a Sloth or OpenSLO file with `---`), each with its lines.
+
+    Empty documents are skipped; the same limits and errors as one catalog apply to each.
+    """
+    return [RawCatalog(display, data, lines) for data, lines in build_documents(text, display)]
 
 
 def load_jsonnet(path: Path, display: str, ext_vars: dict[str, str], sandbox: Sandbox | None = None) -> RawCatalog:

@@ -16,7 +16,8 @@ from typing import Any
 from obsgen.catalog.load import PathKey
 
 # Fields whose text may hold line breaks and tabs: prose and raw PromQL.
-MULTILINE = frozenset({"description", "help", "impact", "diagnosis", "recovery", "escalation", "expr"})
+MULTILINE = frozenset({"description", "help", "impact", "diagnosis", "recovery", "escalation", "expr", "error_query",
+                       "total_query", "error_ratio_query"})
 # Subtrees that are opaque data sent as they are (a load-test request body is JSON-encoded by the k6 emitter).
 OPAQUE = frozenset({"body"})
 _PROSE_OK = frozenset("\n\t")

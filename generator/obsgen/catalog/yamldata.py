@@ -272,3 +272,18 @@ def build_data(text: str, display: str) -> tuple[Any, dict[PathKey, int]]:
     finally:
         constructor.dispose()
     return _located(node, display)
+
+
+def build_documents(text: str, display: str) -> list[tuple[Any, dict[PathKey, int]]]:
+    """The data and line map of every non-empty document of a YAML stream (`---` between them), or CatalogError.
+
+    Converted files are few and small, and a lazy line map would have to find its document again, so each
+    document goes through the locating builder: the same limits and errors as one catalog apply to each.
+    """
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
+    except yaml.YAMLError as exc:
+        raise CatalogError([_yaml_problem(exc, display)]) from None
+    except RecursionError:
+        raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
+    return [_located(node, display) for node in nodes if node is not None]

@@ -36,6 +36,8 @@ from obsgen.plan.types import (
     TestSeries,
 )
 from obsgen.promql import PLAIN, Scope
+from obsgen.slo_options import DEFAULT as DEFAULT_SLO
+from obsgen.slo_options import SloOptions
 
 
 def _runbook_page(service: m.Service, alerts: tuple[AlertRule, ...], logs: tuple[AlertRule, ...],
@@ -47,15 +49,17 @@ def _runbook_page(service: m.Service, alerts: tuple[AlertRule, ...], logs: tuple
     return RunbookPage(runbooks.page_path(service.name), runbooks.page_title(service.name), sections)
 
 
-def plan_service(service: m.Service, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "") -> ServicePlan:
+def plan_service(service: m.Service, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "", *,
+                 slo: SloOptions = DEFAULT_SLO) -> ServicePlan:
     """Every rule, test case, panel query and runbook section of one service; raises PlanError.
 
     with_cases=False plans no rule-test inputs: for runs that write no rule tests (`--only rules`).
     runbook_base is the project's base URL, for a service whose catalog names none.
+    slo: the project's SLO options (Sloth-compatible series, `for:` of burn alerts).
     """
     anchors = runbooks.service_anchors(service)
     urls = runbooks.urls(service.name, service.runbook_base or runbook_base, anchors)
-    d = Draft(service, scope, urls, with_cases)
+    d = Draft(service, scope, urls, with_cases, slo)
     # Order: dashboards' needs do not change alert rule names, so alerts register first.
     for i, alert in enumerate(service.alerts):
         catalog_alert(d, alert, ("alerts", i))
@@ -86,13 +90,14 @@ def plan_service(service: m.Service, scope: Scope = PLAIN, with_cases: bool = Tr
     )
 
 
-def build_plan(bundle: m.Bundle, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "") -> Plan:
+def build_plan(bundle: m.Bundle, scope: Scope = PLAIN, with_cases: bool = True, runbook_base: str = "", *,
+               slo: SloOptions = DEFAULT_SLO) -> Plan:
     """The plan of every service plus the stack's own alerts; raises PlanProblems listing every problem found."""
     problems: list[PlanProblem] = []
     services: list[ServicePlan] = []
     for svc in bundle.services:
         try:
-            services.append(plan_service(svc, scope, with_cases, runbook_base))
+            services.append(plan_service(svc, scope, with_cases, runbook_base, slo=slo))
         except PlanError as exc:
             problems.append(PlanProblem(svc.name, exc.path, exc.message))
     if not problems:

@@ -15,6 +15,8 @@ from obsgen.plan.records import Recorder
 from obsgen.plan.synth import Synth, scope_values
 from obsgen.plan.types import AlertRule, ExpectedAlert, ExprCheck, Labels, Path, PlanError, TestCase, TestSeries, label_set
 from obsgen.promql import Expr, Scope, render
+from obsgen.slo_options import DEFAULT as DEFAULT_SLO
+from obsgen.slo_options import SloOptions
 
 Carries = Literal["kept", "all", "absent", "none"]
 
@@ -22,8 +24,10 @@ Carries = Literal["kept", "all", "absent", "none"]
 class Draft:
     """Rules and cases of one service while they are being planned."""
 
-    def __init__(self, service: m.Service, scope: Scope, runbook_urls: dict[str, str], with_cases: bool = True) -> None:
+    def __init__(self, service: m.Service, scope: Scope, runbook_urls: dict[str, str], with_cases: bool = True,
+                 slo_options: SloOptions = DEFAULT_SLO) -> None:
         self.svc = service
+        self.slo_options = slo_options  # Sloth-compatible series, `for:` of burn alerts
         self.scope = scope
         self.with_cases = with_cases  # False: rules only, no test inputs (a run that writes no rule tests)
         self.synth = Synth(service)
@@ -49,9 +53,14 @@ class Draft:
     def make_alert(
         self, name: str, expr: Expr | str, for_: str, severity: str, summary: str, description: str, runbook: m.Runbook,
         origin: str, output_labels: tuple[str, ...], extra_labels: Labels = (), queries: tuple[Expr | str, ...] = (),
+        extra_annotations: Labels = (),
     ) -> AlertRule:
         labels = label_set({**dict(extra_labels), **dict(self.rule_labels), "severity": severity})
-        annotations = (("description", description), ("runbook_url", self.runbook_urls[name]), ("summary", summary))
+        # obsgen's three annotations, already in sorted order; a catalog's own (an SLO's alerting block) add to
+        # them and may replace them.
+        annotations: Labels = (("description", description), ("runbook_url", self.runbook_urls[name]), ("summary", summary))
+        if extra_annotations:
+            annotations = tuple(sorted({**dict(annotations), **dict(extra_annotations)}.items()))
         text = expr if isinstance(expr, str) else self.text(expr)
         shown = tuple(q if isinstance(q, str) else self.text(q) for q in queries) or (text,)
         return AlertRule(name, text, for_, severity, labels, annotations, runbook, origin, shown, output_labels)
@@ -59,9 +68,7 @@ class Draft:
     def expected(self, rule: AlertRule, out_labels: dict[str, str], value: float | None) -> ExpectedAlert:
         labels = {**out_labels, **dict(rule.labels)}
         render_labels = dict(out_labels)  # $labels holds the expression's labels, not the rule's
-        ann = tuple(
-            (k, gotemplate.render(v, render_labels, value) if k == "description" else v) for k, v in rule.annotations
-        )
+        ann = tuple((k, gotemplate.render(v, render_labels, value) if "{{" in v else v) for k, v in rule.annotations)
         return ExpectedAlert(label_set(labels), ann)
 
     def add_case(self, name: str, series: list[TestSeries], minutes: int, rule: AlertRule,

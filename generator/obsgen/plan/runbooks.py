@@ -102,7 +102,8 @@ def alert_names(service: m.Service) -> list[str]:
     names += [naming.target_down_alert(t.job) for t in service.targets]
     if service.health:
         names.append(naming.health_alert(service.name))
-    names += [naming.burn_alert(service.name, s.name) for s in service.slos]
+    names += [naming.burn_alert(service.name, s.name, s.alerting.name) for s in service.slos
+              if not (s.alerting.page.disable and s.alerting.ticket.disable)]
     names += [a.name for a in service.log_alerts]
     return sorted(set(names))
 

@@ -129,8 +129,10 @@ class SloPlan:
     matchers: tuple[m.Matcher, ...]  # service="...", slo="..."
     windows: tuple[str, ...]  # every alert window, shortest first
     factors: tuple[float, ...]  # burn-rate factors of the alert tiers, ascending
-    period: str
+    period: str  # as Prometheus prints it, as the period's record is named: 30d, 4w (28 days)
     fast: str  # the long window of the fastest-burning pair (1h for 30 days): what "burning now" means
+    window_set: m.WindowSet | None = None
+    static: Labels = ()  # labels on every series of the SLO: service, slo, the SLO's own, Sloth's ids when asked
 
     def sli(self, window: str) -> str:
         return naming.sli_error(window)

@@ -23,6 +23,7 @@ from obsgen.promql import Scope
 from obsgen.promql_parse import PromQLSyntaxError, parse_matchers
 from obsgen.secrets import data_findings, value_findings
 from obsgen.settings import PlanSettings, Settings, StackSettings
+from obsgen.slo_options import SloOptions, burn_for
 
 # Labels obsgen's own rules depend on: keeping them in every aggregation would change what a rule means.
 RESERVED_GROUP_BY = frozenset({"job", "instance", "le", "quantile", "service", "slo", "team", "severity", "alertname"})
@@ -179,6 +180,19 @@ def _stack(reader: _Reader, data: dict[str, Any]) -> StackSettings:
     )
 
 
+def _slos(reader: _Reader, data: dict[str, Any]) -> SloOptions:
+    """The `slos:` section: Sloth-compatible series, and the `for:` of each burn-alert tier (checked past the schema)."""
+    tiers = data.get("burn_alert_for", {})
+    fors = {}
+    for tier in ("page", "ticket"):
+        try:
+            fors[tier] = burn_for(tiers.get(tier, "none"))
+        except ValueError as exc:
+            reader.problem(("slos", "burn_alert_for", tier), str(exc))
+            fors[tier] = "0m"
+    return SloOptions(sloth_compatible=data.get("sloth_compatible", False), page_for=fors["page"], ticket_for=fors["ticket"])
+
+
 def project_from(raw: RawCatalog, base: Path, file: Path | None) -> Project:
     """A Project from parsed project-file data; raises CatalogError listing every problem."""
     reader = _Reader(raw)
@@ -205,6 +219,7 @@ def project_from(raw: RawCatalog, base: Path, file: Path | None) -> Project:
         group_by=_group_by(reader, rules.get("group_by", [])),
         global_selector=_matchers(reader, rules.get("global_selector", [])),
         runbook_base=reader.section("runbooks").get("base_url", PlanSettings.runbook_base).rstrip("/"),
+        slo=_slos(reader, reader.section("slos")),
     )
     _scope_problems(reader, plan.scope)
     settings = Settings(

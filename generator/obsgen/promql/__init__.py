@@ -8,6 +8,7 @@ from __future__ import annotations
 from obsgen.promql.ast import Agg, Binary, Call, Expr, Neg, Number, Paren, Raw, String, Subquery, Vector
 from obsgen.promql.build import (
     RATE_INTERVAL,
+    WINDOW_TEMPLATE,
     absent,
     agg,
     binop,
@@ -32,12 +33,13 @@ from obsgen.promql.build import (
     topk,
     total,
     vector,
+    windowed,
 )
 from obsgen.promql.render import PLAIN, Scope, matcher, quote, render
 
 __all__ = [
-    "PLAIN", "RATE_INTERVAL", "Agg", "Binary", "Call", "Expr", "Neg", "Number", "Paren", "Raw", "Scope", "String",
+    "PLAIN", "RATE_INTERVAL", "WINDOW_TEMPLATE", "Agg", "Binary", "Call", "Expr", "Neg", "Number", "Paren", "Raw", "Scope", "String",
     "Subquery", "Vector", "absent", "agg", "binop", "both", "call", "compare", "either", "eq", "fmt_number",
     "histogram_quantile", "increase", "label_values", "le_matcher", "le_value", "matcher", "offset", "paren", "quote",
-    "rate", "ratio", "render", "scalar_vector", "sel", "string", "topk", "total", "vector",
+    "rate", "ratio", "render", "scalar_vector", "sel", "string", "topk", "total", "vector", "windowed",
 ]

@@ -6,13 +6,16 @@ shape of a rule (`compare(ratio(errors, total), ">", 0.05)`) rather than string 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from obsgen import model as m
-from obsgen.promql.ast import Agg, Binary, Call, Expr, Number, Paren, String, Vector, lit
+from obsgen.promql.ast import Agg, Binary, Call, Expr, Number, Paren, Raw, String, Vector, lit
 from obsgen.promql.render import PLAIN, Scope, number, render
 
 RATE_INTERVAL = "$__rate_interval"  # Grafana picks the range from the panel's resolution
+# Where a raw-query SLI takes each alert window: Sloth's template variable, spaces allowed as Sloth allows them.
+WINDOW_TEMPLATE = re.compile(r"\{\{ *\.window *\}\}")
 
 
 def fmt_number(value: float) -> str:
@@ -145,6 +148,11 @@ def paren(expr: Expr, block: bool = False) -> Paren:
 def string(value: str) -> String:
     """A string literal."""
     return String(value)
+
+
+def windowed(template: str, window: str) -> Raw:
+    """A raw-query SLI (Sloth's `{{.window}}` template) over one window, as the catalog author wrote it otherwise."""
+    return Raw(WINDOW_TEMPLATE.sub(window, template).strip())
 
 
 def label_values(v: Vector, label: str, scope: Scope = PLAIN) -> str:

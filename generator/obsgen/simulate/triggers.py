@@ -37,7 +37,9 @@ def fault_for(service: m.Service, rule: AlertRule) -> dict[str, Any] | None:
     if latency is not None:
         return {"latency_s": latency}
     if rule.origin == "slo_burn":
-        return {"error_ratio": FAULT_ERROR_RATIO}
+        slo = next((s for s in service.slos if s.name == dict(rule.labels).get("slo")), None)
+        # A raw-query SLO reads whatever its queries say; the demo cannot know which of its series fail.
+        return None if slo is not None and slo.kind == "query" else {"error_ratio": FAULT_ERROR_RATIO}
     if rule.origin == "error_ratio":
         return {"error_ratio": FAULT_ERROR_RATIO}
     alert = _alert(service, rule)

@@ -15,7 +15,8 @@ from obsgen.promql import Binary, Number, Scope, eq, fmt_number, vector
 def _row(sp: SloPlan) -> RowSpec:
     slo = sp.slo
     objective = slo.objective / 100
-    what = "requests served without error" if slo.kind == "availability" else "requests faster than the threshold"
+    what = {"availability": "requests served without error", "latency": "requests faster than the threshold"}.get(
+        slo.kind, "good events, as its queries count them")
     budget = vector(naming.SLO_BUDGET, sp.matchers)
     burn = tuple(Query(Binary("/", vector(sp.sli(w), sp.matchers), budget, on=naming.SLO_LABELS, layout="lines"), w)
                  for w in sp.windows)
