@@ -120,6 +120,38 @@ HEAVY = ("jsonschema", "yaml", "_jsonnet", "promql_parser", "grafanalib", "orjso
          "obsgen.emit", "obsgen.pipeline")
 
 
+def _modules_after(args: list[str]) -> list[str]:
+    """The obsgen modules loaded by running the CLI with args in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    probe = (f"import sys\nfrom obsgen.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+             "print('MODS:' + ','.join(sorted(m for m in sys.modules if m.startswith('obsgen'))))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return next(x for x in proc.stdout.splitlines() if x.startswith("MODS:"))[len("MODS:"):].split(",")
+
+
+def test_stack_commands_load_when_named_or_listed() -> None:
+    """--version skips obsgen.cli_ops and obsgen.cli_convert; --help lists their commands and naming one loads
+    them (the probe can see both)."""
+    lazy = ("obsgen.cli_ops", "obsgen.cli_convert")
+    assert not set(lazy) & set(_modules_after(["--version"]))
+    for args in (["--help"], ["drill", "--help"], ["convert", "--help"]):
+        assert set(lazy) <= set(_modules_after(args)), args
+
+
+def test_help_lists_the_lazy_commands() -> None:
+    """The lazily loaded commands are listed by --help beside the project ones."""
+    from click.testing import CliRunner
+
+    from obsgen.cli import main
+
+    out = CliRunner().invoke(main, ["--help"]).output
+    commands = {line.split()[0] for line in out.split("Commands:", 1)[1].splitlines() if line.strip()}
+    assert {"convert", "drill", "generate", "check"} <= commands
+
+
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["generate", "--help"]])
 def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
     """`obsgen --version` and `--help` load click and the CLI module only (speed is measured in bench/, not here)."""

@@ -1,8 +1,8 @@
 """The obsgen command line: a thin layer over the pipeline's stages (obsgen.pipeline).
 
 This module holds the group and the commands that work on a project (init, schema, generate, validate, list,
-check); obsgen.cli_ops the ones that work on a running stack. Imports are lazy: `obsgen --version` and `--help`
-load click and nothing else of weight.
+check); obsgen.cli_ops the ones that work on a running stack, obsgen.cli_convert `convert`. Imports are lazy:
+`obsgen --version` and `--help` load click and nothing else of weight.
 """
 
 from __future__ import annotations
@@ -29,15 +29,38 @@ from obsgen.cli_common import (
     project_of,
     tune_gc,
 )
-from obsgen.cli_convert import convert_
-from obsgen.cli_ops import COMMANDS
 from obsgen.cli_targets import check_strategies, overridden, target_options
 from obsgen.errors import CatalogError, Problem
 
 __all__ = ["main", "one_line"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The obsgen group; the stack commands (obsgen.cli_ops) and `convert` (obsgen.cli_convert) load only when one
+    is named or the commands are listed, so `obsgen --version` does not pay for building their options."""
+
+    _ops_loaded = False
+
+    def _load_ops(self) -> None:
+        if not self._ops_loaded:
+            from obsgen.cli_convert import convert_
+            from obsgen.cli_ops import COMMANDS
+
+            for command in (convert_, *COMMANDS):
+                self.add_command(command)
+            self._ops_loaded = True
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_ops()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._load_ops()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="obsgen")
 def main() -> None:
     """Generate Prometheus rules, rule tests, runbooks, Grafana dashboards, Alertmanager routes,
@@ -215,10 +238,6 @@ def check_(config: Path | None, root: Path | None, strict: bool, fmt: str, junit
         raise click.UsageError(str(exc)) from exc
     layout = Layout.from_project(project_of(config), root)
     sys.exit(run_check(layout, strict, fmt, junit, names, mode, click.echo))
-
-
-for _command in (convert_, *COMMANDS):
-    main.add_command(_command)
 
 
 if __name__ == "__main__":

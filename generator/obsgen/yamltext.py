@@ -39,12 +39,6 @@ def _quote(text: str) -> str:
     return '"' + _TO_ESCAPE.sub(_escape, text) + '"'
 
 
-def _key(key: Any) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"YAML keys must be strings here, got {key!r}")
-    return _string(key, inline=True)
-
-
 @lru_cache(maxsize=1 << 16)  # label values, keys and names repeat across every file of a run
 def _string(text: str, inline: bool) -> str:
     if (
@@ -62,6 +56,8 @@ def _string(text: str, inline: bool) -> str:
 
 
 def _scalar(value: Any) -> str:
+    if type(value) is str:
+        return _string(value, False)
     if value is None:
         return "null"
     if value is True:
@@ -80,7 +76,7 @@ def _scalar(value: Any) -> str:
             text = text.replace("e", ".0e", 1)
         return text if "." in text else text + ".0"
     if isinstance(value, str):
-        return _string(value, inline=False)
+        return _string(value, False)
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
 
 
@@ -106,61 +102,79 @@ def _block(text: str, indent: int) -> str | None:
     return f"|{chomp}\n{body}"
 
 
-def _emit(value: Any, indent: int, out: list[str], prefix: str) -> None:
-    """Append lines for value; prefix is what precedes it on its first line ('key:' or '- ')."""
+_KEYS: dict[str, str] = {}  # "key:" per key: a run writes a few hundred distinct keys millions of times
+
+
+def _head(key: Any) -> str:
+    head = _KEYS.get(key) if type(key) is str else None
+    if head is None:
+        if not isinstance(key, str):
+            raise TypeError(f"YAML keys must be strings here, got {key!r}")
+        if len(_KEYS) >= 1 << 16:
+            _KEYS.clear()
+        head = _KEYS[key] = _string(key, inline=True) + ":"
+    return head
+
+
+def _mapping(value: dict[str, Any], indent: int, out: list[str], first: str) -> None:
+    """Lines for a non-empty mapping whose keys start at `indent`; the first key follows `first` ('' or '- ')."""
     pad = " " * indent
-    if isinstance(value, dict):
-        if not value:
-            out.append(f"{prefix} {{}}" if prefix else "{}")
+    keys = _KEYS
+    for k, v in value.items():
+        head = (first or pad) + (keys.get(k) or _head(k))
+        if type(v) is str and "\n" not in v:  # most values: one line, written here without a call
+            out.append(f"{head} {_string(v, False)}")
+        else:
+            _value(v, indent, out, head)
+        first = ""
+
+
+def _value(v: Any, indent: int, out: list[str], line_prefix: str) -> None:
+    """Lines for one value after `line_prefix` ('key:' or '-'), its children indented from `indent`."""
+    kind = type(v)
+    if kind is str:
+        if "\n" not in v:
+            out.append(f"{line_prefix} {_string(v, False)}")
             return
-        first = True
-        for k, v in value.items():
-            head = f"{_key(k)}:"
-            if first and prefix.endswith("- "):
-                line_prefix = prefix + head
-                child_indent = len(prefix)
-            else:
-                if first and prefix:
-                    out.append(prefix)
-                line_prefix = pad + head
-                child_indent = indent
-            first = False
-            _emit_value(v, child_indent, out, line_prefix)
-        return
-    raise TypeError("top-level YAML value must be a mapping")
-
-
-def _emit_value(v: Any, indent: int, out: list[str], line_prefix: str) -> None:
-    if isinstance(v, dict):
+    elif kind is dict or (kind not in _SCALAR_TYPES and isinstance(v, dict)):
         if not v:
             out.append(f"{line_prefix} {{}}")
             return
         out.append(line_prefix)
-        _emit(v, indent + 2, out, "")
-    elif isinstance(v, list):
+        _mapping(v, indent + 2, out, "")
+        return
+    elif kind is list or (kind not in _SCALAR_TYPES and isinstance(v, list)):
         if not v:
             out.append(f"{line_prefix} []")
             return
         out.append(line_prefix)
         pad = " " * indent
+        item_pad = pad + "- "
         for item in v:
-            if isinstance(item, dict) and item:
-                _emit(item, indent + 2, out, pad + "- ")
-            elif isinstance(item, (dict, list)):
-                _emit_value(item, indent + 2, out, pad + "-")
+            if (type(item) is dict or isinstance(item, dict)) and item:
+                _mapping(item, indent + 2, out, item_pad)
             else:
-                _emit_value(item, indent + 2, out, pad + "-")
-    elif isinstance(v, str) and "\n" in v:
+                _value(item, indent + 2, out, pad + "-")
+        return
+    if isinstance(v, str) and "\n" in v:
         block = _block(v, indent + 2)
         out.append(f"{line_prefix} {block}" if block is not None else f"{line_prefix} {_quote(v)}")
     else:
         out.append(f"{line_prefix} {_scalar(v)}")
 
 
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
 def dump(data: dict[str, Any], header: str = "") -> str:
     """YAML text with keys in the order given (emitters sort where order carries no meaning)."""
+    if not isinstance(data, dict):
+        raise TypeError("top-level YAML value must be a mapping")
     lines: list[str] = []
-    _emit(data, 0, lines, "")
+    if data:
+        _mapping(data, 0, lines, "")
+    else:
+        lines.append("{}")
     return header + "\n".join(lines) + "\n"
 
 

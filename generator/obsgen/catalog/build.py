@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from obsgen import model as m
-from obsgen.catalog import schema
 from obsgen.catalog.alerts import Alerts
 from obsgen.catalog.jsonnet import Sandbox
 from obsgen.catalog.lint import label_problems, naming_problems
 from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
+from obsgen.catalog.schema_check import plainly_valid, short
 from obsgen.catalog.text import text_problems
 from obsgen.catalog.windows import window_sets
 from obsgen.errors import CatalogError, Problem
@@ -46,15 +46,7 @@ class _Builder(Alerts):
         if not isinstance(data, dict):
             self.problem((), f"a catalog must be a mapping, got {type(data).__name__}")
             return None
-        errors = sorted(schema.schema_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-        for error in errors:
-            unknown = schema.unknown_fields(error)
-            # Point at the misspelt key itself, not at the mapping that holds it.
-            for key in unknown:
-                self.problem((*error.absolute_path, key), f"unknown field '{key}'")
-            if not unknown:
-                self.problem(tuple(error.absolute_path), schema.message(error))
-        if errors:
+        if not plainly_valid(data) and self._schema_problems(data):
             return None
         # A line break or control character in a name or label value cannot be written out; stop at the first report.
         text = list(text_problems(data))
@@ -65,7 +57,8 @@ class _Builder(Alerts):
         # Secrets are only ever referenced (a *_file path, an env variable); headers_env maps headers to env names.
         for path, message in data_findings(data, skip=frozenset({"headers_env"})):
             self.problem(path, message)
-        data = self._apply_environment(copy.deepcopy(data))
+        if "environments" in data:  # overrides are applied to a copy: the loaded data stays as written
+            data = self._apply_environment(copy.deepcopy(data))
         svc = data["service"]
         namespace = svc.get("namespace", "")
         # A catalog whose SLOs all read raw queries may declare no metric (it measures another exporter's series).
@@ -132,6 +125,20 @@ class _Builder(Alerts):
         self._duplicates([t.severity for t in out], ("service", "routing"), "routing severity")
         return tuple(out)
 
+    def _schema_problems(self, data: dict[str, Any]) -> bool:
+        """Report every schema error, located; jsonschema is loaded only for a catalog the fast check did not pass."""
+        from obsgen.catalog import schema
+
+        errors = sorted(schema.schema_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        for error in errors:
+            unknown = schema.unknown_fields(error)
+            # Point at the misspelt key itself, not at the mapping that holds it.
+            for key in unknown:
+                self.problem((*error.absolute_path, key), f"unknown field '{key}'")
+            if not unknown:
+                self.problem(tuple(error.absolute_path), schema.message(error))
+        return bool(errors)
+
     def _apply_environment(self, data: dict[str, Any]) -> dict[str, Any]:
         alert_names = {a["name"] for a in data.get("alerts", [])}
         slo_names = {s["name"] for s in data.get("slos", [])}
@@ -187,7 +194,7 @@ class _Builder(Alerts):
         slug = data.get("slug") or re.sub(r"[^a-z0-9]+", "-", data["title"].lower()).strip("-")
         if not 0 < len(slug) <= NAME_LENGTH:
             # The slug names the dashboard's file: "" would write ".json", 300 characters would not fit.
-            self.problem((*path, "title"), f"title {schema.short(data['title'])} gives the file name {schema.short(slug)}; set a 'slug' "
+            self.problem((*path, "title"), f"title {short(data['title'])} gives the file name {short(slug)}; set a 'slug' "
                                            f"(kebab-case, at most {NAME_LENGTH} characters)")
         return m.Dashboard(
             title=data["title"], slug=slug, rows=tuple(rows), description=data.get("description", ""),
@@ -205,7 +212,7 @@ class _Builder(Alerts):
         )
         unit = data.get("unit")
         if unit is not None and unit not in GRAFANA_UNITS and not unit.startswith(CUSTOM_UNITS):
-            self.problem((*path, "unit"), f"unit {schema.short(unit)} is not a Grafana unit id (such as {', '.join(EXAMPLE_UNITS)}) "
+            self.problem((*path, "unit"), f"unit {short(unit)} is not a Grafana unit id (such as {', '.join(EXAMPLE_UNITS)}) "
                                           f"nor a custom {', '.join(CUSTOM_UNITS)}... unit")
         if kind == "expr":
             if "expr" not in data:

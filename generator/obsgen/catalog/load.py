@@ -7,52 +7,50 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from obsgen.catalog import jsonnet
 from obsgen.catalog.jsonnet import Sandbox
+from obsgen.catalog.yamldata import (
+    MAX_DEPTH,
+    MAX_INTEGER,
+    MAX_VALUES,
+    PathKey,
+    build_data,
+    build_documents,
+    format_path,
+    line_map,
+    number_problem,
+)
 from obsgen.errors import CatalogError, Problem
 
-CATALOG_SUFFIXES = (".yaml", ".yml", ".jsonnet")
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "PathKey", "RawCatalog", "find_catalog_files", "format_path", "load_file", "load_yaml_documents",
+           "load_yaml_text"]
 
-PathKey = tuple[str | int, ...]
-# Limits that keep hostile or broken YAML (deep nesting, self-referring or exponentially expanding aliases,
-# integers no float can hold) from crashing or hanging the loader; real catalogs are far below them.
-MAX_DEPTH = 64
-MAX_VALUES = 200_000
-MAX_INTEGER = 10**18
-# libyaml's C parser keeps line marks and is several times faster than the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MERGE_TAG = "tag:yaml.org,2002:merge"
+CATALOG_SUFFIXES = (".yaml", ".yml", ".jsonnet")
 
 
 @dataclass(frozen=True)
 class RawCatalog:
-    """A catalog file's data, plus the source line of every field where known."""
+    """A catalog file's data, plus the source line of every field where known.
+
+    A YAML catalog that loads cleanly keeps its text instead of a line map: lines are only needed to locate a
+    problem, so they are found again from the text the first time one is asked for.
+    """
 
     file: str
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
+    text: str | None = field(default=None, repr=False, compare=False)
 
     def line_of(self, path: PathKey) -> int | None:
         """The line of the nearest enclosing field that has one."""
+        if not self.lines and self.text is not None:
+            self.lines.update(line_map(self.text, self.file))
         while True:
             if path in self.lines:
                 return self.lines[path]
             if not path:
                 return None
             path = path[:-1]
-
-
-def format_path(path: PathKey) -> str:
-    """Render ('alerts', 3, 'for') as alerts[3].for."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def find_catalog_files(directory: Path) -> list[Path]:
@@ -69,188 +67,6 @@ def _decode(path: Path, display: str) -> str:
         raise CatalogError(
             [Problem(display, line, "", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")]
         ) from None
-
-
-def _number_problem(text: str, value: float) -> str:
-    if math.isfinite(value):
-        return f"number {text} is out of range (below 1e18 in size)"
-    return f"{text} is not a finite number"
-
-
-class _Builder:
-    """Turns a composed YAML node tree into Python data, recording each node's line."""
-
-    def __init__(self, display: str) -> None:
-        self.display = display
-        self.lines: dict[PathKey, int] = {}
-        self.problems: list[Problem] = []
-        self._constructor = yaml.SafeLoader("")
-        self._values = 0
-        self._open: set[int] = set()
-        self._sizes: dict[int, int] = {}
-
-    def _stop(self, node: yaml.Node, message: str) -> CatalogError:
-        return CatalogError([*self.problems, Problem(self.display, node.start_mark.line + 1, "", message)])
-
-    def build(self, node: yaml.Node, path: PathKey) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        self._values += 1
-        if self._values > MAX_VALUES:
-            raise self._stop(node, f"more than {MAX_VALUES} values; do aliases expand without bound?")
-        if len(path) > MAX_DEPTH:
-            raise self._stop(node, f"nested more than {MAX_DEPTH} levels deep")
-        if id(node) in self._open:
-            raise self._stop(node, "an alias refers to a node that contains it")
-        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
-            self._open.add(id(node))
-            try:
-                return self._collection(node, path)
-            finally:
-                self._open.discard(id(node))
-        value = self._constructor.construct_object(node, deep=True)
-        # YAML timestamps and binary have no place in a catalog; keep them as text for the schema to judge.
-        if not isinstance(value, (str, int, float, bool, type(None))):
-            return node.value
-        if isinstance(value, float) and (not math.isfinite(value) or abs(value) >= MAX_INTEGER):
-            # .nan and .inf are YAML floats, but no catalog number may be one: `> nan` never fires, and 1e308 doubled
-            # in a generated test is infinite.
-            self.problems.append(Problem(self.display, node.start_mark.line + 1, format_path(path), _number_problem(node.value, value)))
-            return 0
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INTEGER:
-            shown = node.value if len(node.value) <= 24 else node.value[:24] + "..."
-            self.problems.append(
-                Problem(self.display, node.start_mark.line + 1, format_path(path), f"integer {shown} is out of range (18 digits at most)")
-            )
-            return 0
-        return value
-
-    def _merged_size(self, node: yaml.MappingNode) -> int:
-        """Entries a mapping holds once its merge keys are expanded as YAML defines them, counted without
-        expanding (which can explode) and without asking PyYAML, whose own flattening changed in 6.0.4."""
-        sizes = self._sizes
-        if id(node) in sizes:
-            return sizes[id(node)]
-        sizes[id(node)] = 0  # a mapping merging itself: _merge_pairs reports it
-        total = 0
-        for key_node, value_node in node.value:
-            if key_node.tag != MERGE_TAG:
-                total += 1
-                continue
-            subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            total += sum(self._merged_size(sub) for sub in subs if isinstance(sub, yaml.MappingNode))
-        sizes[id(node)] = total
-        return total
-
-    def _merge_pairs(self, node: yaml.MappingNode, stack: tuple[int, ...] = ()) -> list[tuple[yaml.Node, yaml.Node, bool]]:
-        """(key, value, written here) for every entry of a mapping, merged entries first in precedence order.
-
-        The YAML merge key (<<) brings in one mapping or a list of them; of the merged ones the first wins,
-        and keys written in the mapping itself override them all. The node tree is never modified.
-        """
-        if id(node) in stack:
-            raise self._stop(node, "invalid YAML: a merge key refers to its own mapping")
-        merged: list[tuple[yaml.Node, yaml.Node, bool]] = []
-        own: list[tuple[yaml.Node, yaml.Node, bool]] = []
-        for key_node, value_node in node.value:
-            if key_node.tag != MERGE_TAG:
-                own.append((key_node, value_node, True))
-                continue
-            subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            for sub in subs:
-                if not isinstance(sub, yaml.MappingNode):
-                    found = sub.id if isinstance(value_node, yaml.SequenceNode) else value_node.id
-                    what = "a mapping for merging" if isinstance(value_node, yaml.SequenceNode) else "a mapping or list of mappings for merging"
-                    raise self._stop(sub, f"invalid YAML: expected {what}, but found {found}")
-                merged.extend((k, v, False) for k, v, _ in self._merge_pairs(sub, (*stack, id(node))))
-        return merged + own
-
-    def _collection(self, node: yaml.Node, path: PathKey) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            if self._merged_size(node) > MAX_VALUES:
-                raise self._stop(node, f"merge keys (<<) expand to more than {MAX_VALUES} values")
-            out: dict[str, Any] = {}
-            written: set[str] = set()
-            for key_node, value_node, is_own in self._merge_pairs(node):
-                key = self._constructor.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
-                    self.problems.append(
-                        Problem(self.display, key_node.start_mark.line + 1, format_path(path), f"mapping key {key!r} must be a string")
-                    )
-                    continue
-                # Merged entries come first: the first merged value wins among them, a key written in the
-                # mapping itself overrides them, and only a key written twice is an error.
-                if key in written or (key in out and not is_own):
-                    if is_own:
-                        self.problems.append(
-                            Problem(self.display, key_node.start_mark.line + 1, format_path((*path, key)), "duplicate key")
-                        )
-                    continue
-                if is_own:
-                    written.add(key)
-                out[key] = self.build(value_node, (*path, key))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-            return out
-        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-
-
-def _yaml_problem(exc: yaml.YAMLError, display: str) -> Problem:
-    """One line for a YAML error: its reason and the line it was found on (str(exc) spans several lines)."""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        reason = exc.problem or exc.context or "invalid YAML"
-        return Problem(display, mark.line + 1 if mark else None, "", f"invalid YAML: {reason}")
-    lines = str(exc).strip().splitlines()
-    return Problem(display, None, "", f"invalid YAML: {lines[0] if lines else type(exc).__name__}")
-
-
-def load_yaml_text(text: str, display: str) -> RawCatalog:
-    """Parse YAML text; syntax errors become one Problem with the line."""
-    try:
-        node = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise CatalogError([_yaml_problem(exc, display)]) from None
-    except RecursionError:
-        raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
-    if node is None:
-        raise CatalogError([Problem(display, 1, "", "catalog is empty")])
-    builder = _Builder(display)
-    try:
-        data = builder.build(node, ())
-    except yaml.YAMLError as exc:
-        raise CatalogError([_yaml_problem(exc, display)]) from None
-    except RecursionError:
-        raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
-    if builder.problems:
-        raise CatalogError(builder.problems)
-    return RawCatalog(display, data, builder.lines)
-
-
-def load_yaml_documents(text: str, display: str) -> list[RawCatalog]:
-    """Every document of a multi-document YAML stream (a Sloth or OpenSLO file with `---`), each with its lines.
-
-    Empty documents are skipped; the same limits and errors as one catalog apply to each.
-    """
-    try:
-        nodes = list(yaml.compose_all(text, Loader=_LOADER))
-    except yaml.YAMLError as exc:
-        raise CatalogError([_yaml_problem(exc, display)]) from None
-    except RecursionError:
-        raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
-    out = []
-    for node in nodes:
-        if node is None:
-            continue
-        builder = _Builder(display)
-        try:
-            data = builder.build(node, ())
-        except yaml.YAMLError as exc:
-            raise CatalogError([_yaml_problem(exc, display)]) from None
-        except RecursionError:
-            raise CatalogError([Problem(display, None, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")]) from None
-        if builder.problems:
-            raise CatalogError(builder.problems)
-        out.append(RawCatalog(display, data, builder.lines))
-    return out
 
 
 def _check_json(data: Any, display: str) -> list[Problem]:
@@ -270,10 +86,24 @@ def _check_json(data: Any, display: str) -> list[Problem]:
         elif isinstance(value, list):
             stack.extend(((v, (*path, i)) for i, v in enumerate(value)))
         elif isinstance(value, float) and (not math.isfinite(value) or abs(value) >= MAX_INTEGER):
-            problems.append(Problem(display, None, format_path(path), _number_problem(repr(value), value)))
+            problems.append(Problem(display, None, format_path(path), number_problem(repr(value), value)))
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INTEGER:
             problems.append(Problem(display, None, format_path(path), f"integer {str(value)[:24]}... is out of range (18 digits at most)"))
     return problems
+
+
+def load_yaml_text(text: str, display: str) -> RawCatalog:
+    """Parse YAML text; syntax errors become one Problem with the line."""
+    data, lines = build_data(text, display)
+    return RawCatalog(display, data, lines, text=None if lines else text)
+
+
+def load_yaml_documents(text: str, display: str) -> list[RawCatalog]:
+    """Every document of a multi-document YAML stream (a Sloth or OpenSLO file with `---`), each with its lines.
+
+    Empty documents are skipped; the same limits and errors as one catalog apply to each.
+    """
+    return [RawCatalog(display, data, lines) for data, lines in build_documents(text, display)]
 
 
 def load_jsonnet(path: Path, display: str, ext_vars: dict[str, str], sandbox: Sandbox | None = None) -> RawCatalog:

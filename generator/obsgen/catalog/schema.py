@@ -9,37 +9,16 @@ which tests/test_catalog_names.py checks), so a name must match as a whole strin
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
 from jsonschema import validators
 
+from obsgen.catalog.schema_check import compiled, schema, short
 
-@lru_cache(maxsize=256)
-def compiled(pattern: str) -> re.Pattern[str]:
-    """A schema pattern as a Python regex with ECMA's `$`: an unescaped `$` outside a class becomes `\\Z`."""
-    out: list[str] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "$":
-            char = r"\Z"
-        out.append(char)
-        i += 1
-    return re.compile("".join(out))
+__all__ = ["compiled", "message", "schema", "schema_validator", "short", "unknown_fields"]
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
@@ -62,13 +41,6 @@ _Validator = validators.extend(
 
 
 @lru_cache(maxsize=1)
-def schema() -> dict[str, Any]:
-    text = resources.files("obsgen.catalog").joinpath("schema.json").read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
-
-
-@lru_cache(maxsize=1)
 def schema_validator() -> Any:
     """The catalog schema's validator, with whole-string patterns."""
     return _Validator(schema())
@@ -86,12 +58,6 @@ def unknown_fields(error: jsonschema.ValidationError) -> list[str]:
     extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
     patterns = error.schema.get("patternProperties", {})
     return [k for k in extra if not any(compiled(p).search(k) for p in patterns)]
-
-
-def short(value: Any) -> str:
-    """repr() cut to a length that keeps a problem line readable (a wrong-typed section can be huge)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def message(error: jsonschema.ValidationError) -> str:

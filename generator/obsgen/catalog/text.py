@@ -8,6 +8,7 @@ written, with its field path. Prose (descriptions, help, runbook text, raw PromQ
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -20,10 +21,16 @@ MULTILINE = frozenset({"description", "help", "impact", "diagnosis", "recovery",
 # Subtrees that are opaque data sent as they are (a load-test request body is JSON-encoded by the k6 emitter).
 OPAQUE = frozenset({"body"})
 _PROSE_OK = frozenset("\n\t")
+# Exactly the characters bad_character refuses (Cc, Zl, Zp and the line breaks; tests/test_prefilters.py compares
+# them over every code point): one regex search clears the common clean string without a loop in Python.
+_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_REFUSED_IN_PROSE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def bad_character(text: str, multiline: bool = False) -> str | None:
     """A description of the first character the text may not hold, or None."""
+    if not (_REFUSED_IN_PROSE if multiline else _REFUSED).search(text):
+        return None
     for char in text:
         if multiline and char in _PROSE_OK:
             continue

@@ -12,7 +12,7 @@ from obsgen.naming import RATE_WINDOW
 from obsgen.plan.cases import bucket_series, rate_checks, ratio_series, ratio_value
 from obsgen.plan.draft import Draft
 from obsgen.plan.synth import counter_series, gauge_series, quantile, step_series
-from obsgen.plan.types import ExprCheck, Path, TestSeries
+from obsgen.plan.types import ExprCheck, Path, TestSeries, label_set
 from obsgen.promql import Binary, Paren, absent, agg, both, compare, fmt_number, increase, offset, sel, vector
 
 
@@ -78,7 +78,7 @@ def _latency(d: Draft, alert: m.Alert, path: Path) -> None:
             out["quantile"] = fmt_number(alert.quantile)
         checks = rate_checks(d, series)
         if record and fire:
-            checks += (ExprCheck(record, tuple(sorted(out.items())), value),)
+            checks += (ExprCheck(record, label_set(out), value),)
         name = f"{alert.name} {'fires' if fire else 'stays silent'}"
         d.add_case(name, series, minutes, rule, [(out, value)] if fire else [], checks)
 

@@ -13,7 +13,7 @@ from obsgen import model as m
 from obsgen.duration import parse_duration
 from obsgen.plan.records import Recorder
 from obsgen.plan.synth import Synth, scope_values
-from obsgen.plan.types import AlertRule, ExpectedAlert, ExprCheck, Labels, Path, PlanError, TestCase, TestSeries
+from obsgen.plan.types import AlertRule, ExpectedAlert, ExprCheck, Labels, Path, PlanError, TestCase, TestSeries, label_set
 from obsgen.promql import Expr, Scope, render
 from obsgen.slo_options import DEFAULT as DEFAULT_SLO
 from obsgen.slo_options import SloOptions
@@ -55,10 +55,12 @@ class Draft:
         origin: str, output_labels: tuple[str, ...], extra_labels: Labels = (), queries: tuple[Expr | str, ...] = (),
         extra_annotations: Labels = (),
     ) -> AlertRule:
-        labels = tuple(sorted({**dict(extra_labels), **dict(self.rule_labels), "severity": severity}.items()))
-        # A catalog's own annotations (an SLO's alerting block) add to obsgen's three and may replace them.
-        annotations = tuple(sorted({"description": description, "runbook_url": self.runbook_urls[name], "summary": summary,
-                                    **dict(extra_annotations)}.items()))
+        labels = label_set({**dict(extra_labels), **dict(self.rule_labels), "severity": severity})
+        # obsgen's three annotations, already in sorted order; a catalog's own (an SLO's alerting block) add to
+        # them and may replace them.
+        annotations: Labels = (("description", description), ("runbook_url", self.runbook_urls[name]), ("summary", summary))
+        if extra_annotations:
+            annotations = tuple(sorted({**dict(annotations), **dict(extra_annotations)}.items()))
         text = expr if isinstance(expr, str) else self.text(expr)
         shown = tuple(q if isinstance(q, str) else self.text(q) for q in queries) or (text,)
         return AlertRule(name, text, for_, severity, labels, annotations, runbook, origin, shown, output_labels)
@@ -67,7 +69,7 @@ class Draft:
         labels = {**out_labels, **dict(rule.labels)}
         render_labels = dict(out_labels)  # $labels holds the expression's labels, not the rule's
         ann = tuple((k, gotemplate.render(v, render_labels, value) if "{{" in v else v) for k, v in rule.annotations)
-        return ExpectedAlert(tuple(sorted(labels.items())), ann)
+        return ExpectedAlert(label_set(labels), ann)
 
     def add_case(self, name: str, series: list[TestSeries], minutes: int, rule: AlertRule,
                  fired: list[tuple[dict[str, str], float | None]], checks: tuple[ExprCheck, ...] = (),
@@ -84,10 +86,10 @@ class Draft:
                 carries: Carries) -> tuple[list[TestSeries], tuple[ExprCheck, ...], list[tuple[dict[str, str], float | None]]]:
         """The case under the project scope: a series' own labels and an expected label set's own values win."""
         extra, kept = self.scope_series, self.scope_carried["kept"]
-        scoped = [s if "__raw__" in dict(s.labels) else replace(s, labels=tuple(sorted({**extra, **dict(s.labels)}.items())))
+        scoped = [s if "__raw__" in dict(s.labels) else replace(s, labels=label_set({**extra, **dict(s.labels)}))
                   for s in series]
         # Every recording rule obsgen writes aggregates, so a recorded series keeps exactly the grouping labels.
-        recorded = tuple(replace(c, labels=tuple(sorted({**kept, **dict(c.labels)}.items()))) for c in checks)
+        recorded = tuple(replace(c, labels=label_set({**kept, **dict(c.labels)})) for c in checks)
         carried = self.scope_carried[carries]
         return scoped, recorded, [({**carried, **labels}, value) for labels, value in fired]
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 
 from obsgen import model as m
-from obsgen.plan.types import Labels, Path, PlanError, TestSeries
+from obsgen.plan.types import Labels, Path, PlanError, TestSeries, label_set
 from obsgen.promql import Scope, fmt_number, matcher
 
 TEST_INTERVAL = 60  # seconds between samples and rule evaluations in generated tests
@@ -107,18 +108,18 @@ class Synth:
 def counter_series(name: str, labels: dict[str, str], per_min: float, minutes: int) -> TestSeries:
     """A counter growing by per_min every minute, in promtool's expanding notation."""
     inc = per_min * TEST_INTERVAL / 60
-    return TestSeries(tuple(sorted({**labels, "__name__": name}.items())), f"0+{fmt_number(inc)}x{minutes}", inc)
+    return TestSeries(label_set({**labels, "__name__": name}), sys.intern(f"0+{fmt_number(inc)}x{minutes}"), inc)
 
 
 def gauge_series(name: str, labels: dict[str, str], value: float, minutes: int) -> TestSeries:
     """A gauge holding one value."""
-    return TestSeries(tuple(sorted({**labels, "__name__": name}.items())), f"{fmt_number(value)}x{minutes}")
+    return TestSeries(label_set({**labels, "__name__": name}), sys.intern(f"{fmt_number(value)}x{minutes}"))
 
 
 def step_series(name: str, labels: dict[str, str], steps: tuple[tuple[float, int], ...]) -> TestSeries:
     """A gauge holding each value for a number of samples: ((100, 6), (40, 9)) -> '100x6 40x9'."""
-    return TestSeries(tuple(sorted({**labels, "__name__": name}.items())),
-                      " ".join(f"{fmt_number(v)}x{n}" for v, n in steps))
+    return TestSeries(label_set({**labels, "__name__": name}),
+                      sys.intern(" ".join(f"{fmt_number(v)}x{n}" for v, n in steps)))
 
 
 def matches(series: TestSeries, s: m.Selector, suffix: str = "") -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from obsgen import model as m
 from obsgen import naming
@@ -10,6 +12,27 @@ from obsgen.promql import Scope
 
 Labels = tuple[tuple[str, str], ...]
 Path = tuple[str | int, ...]
+
+# A 1,000-service plan holds about half a million label pairs, nearly all repeats ("job", "svc-1"), ("le", "+Inf"):
+# equal pairs and equal label sets share one tuple (tens of MB of peak memory; equal values, so equal output).
+_SHARED: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def label_set(mapping: Mapping[str, str]) -> Labels:
+    """The mapping's items sorted by label, as a Labels tuple shared with every equal one made before."""
+    shared = _SHARED
+    if len(shared) >= 1 << 20:  # a long-lived process (tests) planning many bundles starts over
+        shared.clear()
+    pairs = []
+    text_only = True  # only text is shared: 1 == 1.0 == True would let an equal value of another type stand in
+    for pair in sorted(mapping.items()):
+        if type(pair[0]) is str and type(pair[1]) is str:
+            pair = shared.setdefault(pair, pair)
+        else:
+            text_only = False
+        pairs.append(pair)
+    labels = tuple(pairs)
+    return shared.setdefault(labels, labels) if text_only else labels  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 
-from obsgen.catalog import schema as catalog_schema
 from obsgen.catalog.load import PathKey, RawCatalog, format_path, load_yaml_text
 from obsgen.errors import CatalogError, Problem
 from obsgen.model import Matcher
@@ -43,7 +42,27 @@ def schema() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _validator() -> Any:
     """The project schema's validator, with the catalog's whole-string pattern semantics."""
+    from obsgen.catalog import schema as catalog_schema
+
     return catalog_schema.validator_for(schema())
+
+
+@lru_cache(maxsize=1)
+def _fast_check() -> Any:
+    """The catalog's yes/no schema check, compiled for the project schema: a valid file never loads jsonschema."""
+    from obsgen.catalog.schema_check import compile_schema
+
+    return compile_schema(schema())
+
+
+def _plainly_valid(data: Any) -> bool:
+    """True when the file is valid under the schema; False means "ask jsonschema" (invalid, or the check is unsure)."""
+    from obsgen.catalog.schema_check import Unsure
+
+    try:
+        return bool(_fast_check()(data))
+    except Unsure:
+        return False
 
 
 class _Reader:
@@ -57,6 +76,10 @@ class _Reader:
         self.problems.append(Problem(self.raw.file, self.raw.line_of(path), format_path(path), message))
 
     def schema_problems(self) -> None:
+        if _plainly_valid(self.raw.data):
+            return
+        from obsgen.catalog import schema as catalog_schema
+
         for error in sorted(_validator().iter_errors(self.raw.data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
             unknown = catalog_schema.unknown_fields(error)
             for key in unknown:

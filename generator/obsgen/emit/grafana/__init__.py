@@ -14,10 +14,10 @@ ROOTS = ("dashboards", "compose/grafana")
 
 def emit_dashboards(plan: Plan, settings: Settings) -> dict[str, str]:
     """Every dashboard of the plan, in the folder layout the project chose (per service or per team)."""
-    from obsgen.emit.grafana.dashboards import bundle_dashboards
+    from obsgen.emit.grafana.dashboards import iter_dashboards
     from obsgen.emit.grafana.render import render
 
-    return {spec.path: render(spec) for spec in bundle_dashboards(plan, settings.dashboard_folders)}
+    return {spec.path: render(spec) for spec in iter_dashboards(plan, settings.dashboard_folders)}
 
 
 def emit_provisioning(plan: Plan, settings: Settings) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from obsgen.emit.grafana.catalog import catalog_dashboard
@@ -19,7 +20,11 @@ def bundle_dashboards(plan: Plan, folders: str = "service") -> list[DashboardSpe
     folders="service" files a service's dashboards under dashboards/<service>/<slug>.json; "team" under
     dashboards/<team>/<uid>.json, named by the UID because two services of a team both have an overview.
     """
-    out: list[DashboardSpec] = []
+    return list(iter_dashboards(plan, folders))
+
+
+def iter_dashboards(plan: Plan, folders: str = "service") -> Iterator[DashboardSpec]:
+    """bundle_dashboards one at a time, so a renderer holds one service's specs, not the fleet's (peak memory)."""
     for sp in plan.services:
         mine: list[DashboardSpec] = [service_overview(sp, plan.scope)]
         slo = slo_dashboard(sp, plan.scope)
@@ -28,10 +33,9 @@ def bundle_dashboards(plan: Plan, folders: str = "service") -> list[DashboardSpe
         mine.extend(catalog_dashboard(sp, dash, plan.scope) for dash in sp.service.dashboards)
         if folders == "team":
             mine = [replace(spec, path=dashboard_path(sp.service.team, spec.uid)) for spec in mine]
-        out.extend(mine)
+        yield from mine
     if plan.services:
-        out.append(fleet_overview(plan))
-        out.append(alerts_overview(plan))
+        yield fleet_overview(plan)
+        yield alerts_overview(plan)
     if any(sp.service.load_tests for sp in plan.services):
-        out.append(load_tests_overview(plan))
-    return out
+        yield load_tests_overview(plan)

@@ -68,9 +68,12 @@ def ref(i: int) -> str:
     return chr(ord("A") + i) if i < 26 else f"Q{i}"
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # exact types: no grafanalib object among them
+
+
 def shallow(value: Any) -> Any:
     """One level of a grafanalib object as data (its fields may still be objects)."""
-    while hasattr(value, "to_json_data"):
+    while type(value) not in _SCALARS and hasattr(value, "to_json_data"):
         value = value.to_json_data()
     return value
 
@@ -78,13 +81,16 @@ def shallow(value: Any) -> Any:
 def clean(value: Any, drop_nulls: bool = True) -> Any:
     """A grafanalib object (or data) as plain dicts and lists, what its JSON encoder would write, without nulls.
 
-    Only the parts normalise keeps are converted: most of what grafanalib builds is replaced anyway.
+    Only the parts normalise keeps are converted: most of what grafanalib builds is replaced anyway. Scalar
+    leaves, most of what is converted, are taken as they are without a call.
     """
+    if type(value) in _SCALARS:
+        return value
     value = shallow(value)
     if isinstance(value, dict):
-        return {k: clean(v, drop_nulls) for k, v in value.items() if v is not None or not drop_nulls}
+        return {k: v if type(v) in _SCALARS else clean(v, drop_nulls) for k, v in value.items() if v is not None or not drop_nulls}
     if isinstance(value, (list, tuple)):
-        return [clean(v, drop_nulls) for v in value]
+        return [v if type(v) in _SCALARS else clean(v, drop_nulls) for v in value]
     return value
 
 
@@ -94,7 +100,7 @@ _TARGET_KEYS = frozenset(("datasource", "expr", "refId", "format", "instant", "l
 def _picked(value: Any, keys: Any) -> dict[str, Any]:
     """The named entries of a grafanalib mapping, as clean data (missing and null ones left out)."""
     mapping = shallow(value) or {}
-    return {k: clean(v) for k, v in mapping.items() if k in keys and v is not None}
+    return {k: v if type(v) in _SCALARS else clean(v) for k, v in mapping.items() if k in keys and v is not None}
 
 
 def _thresholds(p: PanelSpec) -> dict[str, Any]:

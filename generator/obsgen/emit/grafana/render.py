@@ -26,7 +26,7 @@ def _text(expr: Expr | str, scope: Scope) -> str:
     return expr if isinstance(expr, str) else render_promql(expr, scope)
 
 
-def _gl_panel(p: PanelSpec, grid: G.GridPos, scope: Scope) -> Any:
+def _gl_panel(p: PanelSpec, grid: G.GridPos, scope: Scope, panel_id: int) -> Any:
     targets = [
         G.Target(expr=_text(q.expr, scope), legendFormat=q.legend, refId=ref(i), instant=q.instant, format="table" if q.table else "time_series",
                  datasource=_datasource(p.datasource))
@@ -34,7 +34,7 @@ def _gl_panel(p: PanelSpec, grid: G.GridPos, scope: Scope) -> Any:
     ]
     common: dict[str, Any] = {
         "title": p.title, "description": p.description, "dataSource": _datasource(p.datasource), "targets": targets,
-        "gridPos": grid,
+        "gridPos": grid, "id": panel_id,
     }
     if p.visual == "timeseries":
         return G.TimeSeries(**common, unit=p.unit, valueMin=p.min, valueMax=p.max,
@@ -58,13 +58,13 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
     panels: list[Any] = []
     y = 0
     for row in spec.rows:
-        panels.append(G.RowPanel(title=row.title, gridPos=G.GridPos(h=1, w=GRID_WIDTH, x=0, y=y)))
+        panels.append(G.RowPanel(title=row.title, gridPos=G.GridPos(h=1, w=GRID_WIDTH, x=0, y=y), id=len(panels) + 1))
         y += 1
         x, line = 0, 0
         for p in row.panels:
             if x + p.width > GRID_WIDTH:
                 x, y, line = 0, y + line, 0
-            panels.append(_gl_panel(p, G.GridPos(h=p.height, w=p.width, x=x, y=y), scope))
+            panels.append(_gl_panel(p, G.GridPos(h=p.height, w=p.width, x=x, y=y), scope, len(panels) + 1))
             x, line = x + p.width, max(line, p.height)
         y += line
     templates = [G.Template(name=PROM_VAR, label=DS_LABELS[PROM_VAR], query="prometheus", type="datasource")]
@@ -88,7 +88,7 @@ def _gl_dashboard(spec: DashboardSpec) -> Any:
         templating=G.Templating(templates), links=links, annotations=G.Annotations(annotations),
         schemaVersion=SCHEMA_VERSION, timezone="browser", refresh="1m", graphTooltip=1, editable=True,
         time=G.Time("now-6h", "now"),
-    ).auto_panel_ids()
+    )  # panel ids are given in order, 1, 2, ...: what auto_panel_ids() numbers, without its copy of every panel
 
 
 def grafanalib_json(spec: DashboardSpec) -> dict[str, Any]:
