@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from obsgen.errors import CatalogError, Problem
-from obsgen.settings import ALL_SERVICES, PARTIAL_RESPONSE_STRATEGIES, TARGETS
+from obsgen.target_names import ALL_SERVICES, PARTIAL_RESPONSE_STRATEGIES, TARGETS
 
 if TYPE_CHECKING:
     from obsgen.pipeline import Loaded

@@ -15,6 +15,7 @@ from obsgen.model import Matcher
 from obsgen.promql import Scope
 from obsgen.slo_options import DEFAULT as DEFAULT_SLO
 from obsgen.slo_options import SloOptions
+from obsgen.target_names import ALL_SERVICES, PARTIAL_RESPONSE_STRATEGIES, TARGETS  # noqa: F401 - re-exported
 
 RECEIVER_KINDS = ("webhook", "slack", "pagerduty", "email", "msteams")
 OPTIONAL_RECEIVERS = ("slack", "pagerduty", "email", "msteams")
@@ -43,9 +44,6 @@ class StackSettings:
 
 # Where the rules are deployed besides rules/ (plain Prometheus rule files): each is an output the project file
 # selects (output.outputs), packaging the same planned groups for its own loader (emit/targets/).
-TARGETS = ("prometheus-operator", "cortex", "mimir", "thanos")
-PARTIAL_RESPONSE_STRATEGIES = ("warn", "abort")  # Thanos' values (it reads them case-insensitively)
-ALL_SERVICES = "*"
 
 
 @dataclass(frozen=True)
