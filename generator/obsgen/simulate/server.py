@@ -251,6 +251,16 @@ class _Server(ThreadingHTTPServer):
         self.slots = threading.BoundedSemaphore(max_connections)
         super().__init__(address, handler)
 
+    def drain(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds, for open connections to finish: a handler ends its request's span after
+        the response is sent, and a span ended after the exporter shut down is lost."""
+        deadline = time.monotonic() + timeout
+        taken = 0
+        while taken < self.max_connections and self.slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            taken += 1
+        for _ in range(taken):
+            self.slots.release()
+
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):  # stalled clients cannot pile up threads without end
             self.log.write("warn", f"connection refused: {self.max_connections} connections already open", status=503)
@@ -296,6 +306,7 @@ class DemoServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.httpd.drain(timeout=5.0)
         self.sim.ticker.stop()
         self.sim.tracer.shutdown()
         self.sim.log.shutdown()
