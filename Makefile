@@ -38,7 +38,7 @@ test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, 
 
 test: test-deps  ## Run the whole suite with the real tools: in parallel, then the timing-sensitive tests alone
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m 'not serial'
-	$(BIN)/python -m pytest -q -m serial
+	$(BIN)/python -m pytest -q -m serial -n 2 --dist loadfile
 
 fuzz: test-deps  ## The property tests with many more examples (valid catalogs in, valid output out; mutations never crash)
 	OBSGEN_FUZZ=1 $(BIN)/python -m pytest -q tests/test_valid_catalogs.py tests/test_loader_hypothesis.py

@@ -15,14 +15,10 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-import pytest
 import yaml
 from test_stack_up import COMPOSE, _get, _poll, _require_images, _rule_groups, stack_factory  # noqa: F401 - a fixture
 
 from obsgen.emit.stack.cortex import INGESTERS, SERVICES
-
-# Compressed time and live processes or containers: run alone (`make test` runs serial tests after the parallel phase).
-pytestmark = pytest.mark.serial
 
 AGENT_2X = "--enable-feature=agent"  # Prometheus 2.x spells --agent this way
 

@@ -30,9 +30,6 @@ from obsgen.check.tools import bin_cache, compose_binary
 from conftest import ROOT, in_ci, run
 from support.containers import remove_compose_project
 
-# Compressed time and live containers: run alone (`make test` runs serial tests after the parallel phase).
-pytestmark = pytest.mark.serial
-
 COMPOSE = ROOT / "compose" / "compose.yaml"
 UP_TIMEOUT = 120.0  # seconds for `compose up` itself
 CHECK_TIMEOUT = 120.0  # seconds for the stack to reach the checked state
@@ -155,12 +152,18 @@ def stack_factory(container_engine, tmp_path: Path) -> Iterator[Callable[[list[s
         yield start
     finally:
         for stack in started:
-            r = stack.compose("down", "-v", "--remove-orphans", "--timeout", "5", timeout=120)
+            # `down` acts only on the active profiles: name every profile, or the scale profile's services stay up.
+            r = stack.compose(*_all_profiles(), "down", "-v", "--remove-orphans", "--timeout", "5", timeout=120)
             # Safety net: podman sometimes keeps the project's network after a successful `down -v`.
             leftovers = remove_compose_project(stack.project)
             if leftovers:
                 warnings.warn(f"compose down -v left {leftovers} behind; removed them", stacklevel=1)
             assert r.returncode == 0, f"compose down -v failed: {r.stderr}"
+
+
+def _all_profiles() -> list[str]:
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    return [f"--profile={p}" for p in sorted({p for s in services.values() for p in s.get("profiles", [])})]
 
 
 def _rule_groups() -> set[str]:
