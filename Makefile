@@ -37,7 +37,7 @@ test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, 
 	bash scripts/install-test-deps.sh
 
 test: test-deps  ## Run the whole suite with the real tools: in parallel, then the timing-sensitive tests alone
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m 'not serial'
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m 'not serial'
 	$(BIN)/python -m pytest -q -m serial -n 2 --dist loadfile
 
 fuzz: test-deps  ## The property tests with many more examples (valid catalogs in, valid output out; mutations never crash)

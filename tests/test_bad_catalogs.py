@@ -64,10 +64,28 @@ def _validate_alone(name: str, base: Path) -> Run:
     return _obsgen(["validate", "--catalogs", "catalogs"], work)
 
 
+class _Lazy(dict):
+    """Runs a case the first time it is looked up."""
+
+    def __init__(self, base: Path) -> None:
+        super().__init__()
+        self.base = base
+
+    def __missing__(self, name: str) -> Run:
+        self[name] = _validate_alone(name, self.base)
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    """Every case run once, a few at a time: each is a separate process start."""
+    """Every case run once, a few at a time: each is a separate process start.
+
+    Under pytest-xdist the cases are spread over workers, and each worker would run this module fixture whole:
+    there, each case runs when its test asks for it.
+    """
     base = tmp_path_factory.mktemp("bad")
+    if os.environ.get("PYTEST_XDIST_WORKER") and not UPDATE:
+        return _Lazy(base)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = dict(zip(CASES, pool.map(lambda n: _validate_alone(n, base), CASES), strict=True))
     if UPDATE:

@@ -12,6 +12,9 @@ import yaml
 
 from conftest import ROOT, obsgen, require_tool, run
 
+# One worker runs this file's tests: its module fixtures are costly, and each worker would build its own.
+pytestmark = pytest.mark.xdist_group("project_knobs")
+
 FIXTURES = ROOT / "tests" / "fixtures" / "catalogs"
 
 

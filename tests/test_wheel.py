@@ -21,6 +21,9 @@ import yaml
 
 from conftest import ROOT
 
+# One worker runs this file's tests: its module fixtures are costly, and each worker would build its own.
+pytestmark = pytest.mark.xdist_group("wheel")
+
 TIMEOUT = 900
 
 
