@@ -109,7 +109,9 @@ def single_process_config(work: Path, http_port: int, grpc_port: int) -> dict[st
         "store_gateway": {"sharding_ring": ring},
         "ruler": {"enable_api": True, "rule_path": str(work / "rule-path"), "ring": ring},
         "ruler_storage": {"backend": "filesystem", "filesystem": {"dir": str(work / "rules")}},
-        "alertmanager": {"external_url": "http://127.0.0.1/alertmanager", "data_dir": str(work / "alertmanager")},
+        # No gossip: its default listener is 0.0.0.0:9094, one fixed port for every Cortex on the machine.
+        "alertmanager": {"external_url": "http://127.0.0.1/alertmanager", "data_dir": str(work / "alertmanager"),
+                         "cluster": {"listen_address": ""}},
         "alertmanager_storage": {"backend": "filesystem", "filesystem": {"dir": str(work / "alertmanager-configs")}},
     }
 
