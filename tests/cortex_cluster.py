@@ -29,7 +29,7 @@ from obsgen.check.cortex import RulerClient, wait_ready
 from obsgen.emit.stack.cortex import SERVICES
 from obsgen.naming import PROBE_JOB
 
-from support.localstack import Proc, Webhook, free_port, http_json, local_alertmanager_config, wait_for
+from support.localstack import DemoAndAlertmanager, Proc, Webhook, free_port, http_json, local_alertmanager_config, wait_for
 
 SCRAPE = "1s"
 TENANT = "fake"  # auth is off in the scale profile's config, as in the compose stack
@@ -90,7 +90,7 @@ def scrape_configs(bundle: m.Bundle, demo: str, blackbox: str) -> tuple[list[dic
     return jobs, len(jobs) - (1 if probes else 0) + len(probes)
 
 
-class CortexCluster:
+class CortexCluster(DemoAndAlertmanager):
     """Demo service, Prometheus agent, a distributed Cortex, Alertmanager and a webhook recorder on 127.0.0.1."""
 
     def __init__(self, cortex: str, base_config: dict[str, Any], bundle: m.Bundle, catalogs: Path,
@@ -246,14 +246,6 @@ class CortexCluster:
         url = f"{self.component('cortex-ruler').url}/prometheus/api/v1/rules"
         return [r for g in http_json(url, timeout=15)["data"]["groups"] for r in g["rules"]]
 
-    def am_alerts(self) -> list[dict[str, Any]]:
-        return http_json(f"{self.am_url}/api/v2/alerts")
-
-    def fault(self, body: dict[str, Any]) -> Any:
-        return http_json(f"{self.demo_url}/-/fault", "POST", body)
-
-    def clear(self) -> Any:
-        return http_json(f"{self.demo_url}/-/fault", "DELETE")
 
 
 @contextmanager

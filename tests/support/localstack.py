@@ -276,7 +276,23 @@ class Proc:
         return ""
 
 
-class LocalStack:
+class DemoAndAlertmanager:
+    """What every local stack gives the end-to-end tests: the demo's fault switch and Alertmanager's alerts."""
+
+    am_url: str
+    demo_url: str
+
+    def am_alerts(self) -> list[dict[str, Any]]:
+        return http_json(f"{self.am_url}/api/v2/alerts")
+
+    def fault(self, body: dict[str, Any]) -> Any:
+        return http_json(f"{self.demo_url}/-/fault", "POST", body)
+
+    def clear(self) -> Any:
+        return http_json(f"{self.demo_url}/-/fault", "DELETE")
+
+
+class LocalStack(DemoAndAlertmanager):
     """Demo service + Prometheus + Alertmanager + webhook recorder, all on 127.0.0.1."""
 
     def __init__(self, bundle: m.Bundle, catalogs: Path, rules_dir: Path, workdir: Path,
@@ -424,14 +440,6 @@ class LocalStack:
         data = http_json(f"{self.prom_url}/api/v1/alerts")
         return [a for a in data["data"]["alerts"] if a["state"] == "firing"]
 
-    def am_alerts(self) -> list[dict[str, Any]]:
-        return http_json(f"{self.am_url}/api/v2/alerts")
-
-    def fault(self, body: dict[str, Any]) -> Any:
-        return http_json(f"{self.demo_url}/-/fault", "POST", body)
-
-    def clear(self) -> Any:
-        return http_json(f"{self.demo_url}/-/fault", "DELETE")
 
 
 @contextlib.contextmanager
