@@ -21,6 +21,17 @@ def tree_copy(tmp_path: Path, name: str = "tree") -> Path:
     return tree
 
 
+def only_service(tree: Path, service: str) -> None:
+    """Drop every other service's rules and rule tests from a tree copy: a planted fault in one service needs no
+    other service's rule tests run beside it (they are the slowest check)."""
+    services = [p.stem for p in (tree / "catalogs").glob("*.yaml")]
+    assert service in services, f"{service} is not one of {services}"
+    for other in services:
+        if other != service:
+            (tree / "rules" / f"{other}.yaml").unlink()
+            (tree / "rules" / "tests" / f"{other}.test.yaml").unlink()
+
+
 def plant(path: Path, old: str, new: str) -> int:
     """Replace the first `old` in a file (asserting it is there, so the fault is real); the 1-based line it was on."""
     text = path.read_text(encoding="utf-8")

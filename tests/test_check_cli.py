@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from check_support import edit_json, line_of, plant, tree_copy
+from check_support import edit_json, line_of, only_service, plant, tree_copy
 
 from obsgen.check.registry import CHECKS, NAMES
 from obsgen.check.tools import TOOLS
@@ -89,6 +89,7 @@ def test_a_broken_rule_is_found(tmp_path: Path, container_engine) -> None:
 
 def test_a_failing_rule_test_is_found_at_its_test(tmp_path: Path, container_engine) -> None:
     tree = tree_copy(tmp_path)
+    only_service(tree, "event-relay")
     path = tree / "rules" / "tests" / "event-relay.test.yaml"
     planted = plant(path, "        severity: critical", "        severity: info")
     lines = path.read_text(encoding="utf-8").splitlines()
