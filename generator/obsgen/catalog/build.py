@@ -17,7 +17,7 @@ from obsgen import model as m
 from obsgen.catalog.alerts import Alerts
 from obsgen.catalog.jsonnet import Sandbox
 from obsgen.catalog.lint import label_problems, naming_problems
-from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_file
+from obsgen.catalog.load import PathKey, RawCatalog, find_catalog_files, format_path, load_or_report
 from obsgen.catalog.schema_check import plainly_valid, short
 from obsgen.catalog.text import text_problems
 from obsgen.catalog.windows import window_sets
@@ -316,13 +316,8 @@ def load_bundle(directory: Path, env: str = "prod", files: list[Path] | None = N
     sandbox = Sandbox.for_catalogs(directory)
     built: list[tuple[m.Service, RawCatalog]] = []
     for path in files:
-        try:
-            raw = load_file(path, {"env": env}, sandbox=sandbox)
-        except CatalogError as exc:
-            problems.extend(exc.problems)
-            continue
-        except OSError as exc:
-            problems.append(Problem(str(path), None, "", f"cannot read: {exc.strerror}"))
+        raw = load_or_report(path, {"env": env}, problems, sandbox=sandbox)
+        if raw is None:
             continue
         builder = _Builder(raw, env, windows)
         service = builder.build()

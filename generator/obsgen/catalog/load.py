@@ -126,3 +126,16 @@ def load_file(path: Path, ext_vars: dict[str, str], display: str | None = None, 
     if path.suffix == ".jsonnet":
         return load_jsonnet(path, shown, ext_vars, sandbox)
     return load_yaml_text(_decode(path, shown), shown)
+
+
+def load_or_report(path: Path, ext_vars: dict[str, str], problems: list[Problem],
+                   sandbox: Sandbox | None = None) -> RawCatalog | None:
+    """load_file, with its problems (or an unreadable file) added to `problems` instead of raised: every file of a
+    folder is read and all their problems reported together."""
+    try:
+        return load_file(path, ext_vars, sandbox=sandbox)
+    except CatalogError as exc:
+        problems.extend(exc.problems)
+    except OSError as exc:
+        problems.append(Problem(str(path), None, "", f"cannot read: {exc.strerror}"))
+    return None

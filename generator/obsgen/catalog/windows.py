@@ -7,8 +7,8 @@ from pathlib import Path
 
 from obsgen import model as m
 from obsgen import slo_windows
-from obsgen.catalog.load import format_path, load_file
-from obsgen.errors import CatalogError, Problem
+from obsgen.catalog.load import format_path, load_or_report
+from obsgen.errors import Problem
 
 WINDOWS_DIR = "windows"
 SUFFIXES = (".yaml", ".yml")
@@ -22,13 +22,8 @@ def window_sets(catalogs: Path) -> tuple[dict[str, m.WindowSet], list[Problem]]:
         return sets, []
     problems: list[Problem] = []
     for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES):
-        try:
-            raw = load_file(path, {})
-        except CatalogError as exc:
-            problems.extend(exc.problems)
-            continue
-        except OSError as exc:
-            problems.append(Problem(str(path), None, "", f"cannot read: {exc.strerror}"))
+        raw = load_or_report(path, {}, problems)
+        if raw is None:
             continue
         name = path.stem
         if name in slo_windows.builtin():
