@@ -19,6 +19,8 @@ from obsgen.check.registry import NAMES, select
 from obsgen.check.result import FAILED, NOT_RUN, PASSED, CheckResult, Finding, Outcome
 from obsgen.check.stack import compose_field
 
+from conftest import missing_tool
+
 YAML = "a:\n  b:\n  - x: 1\n  - y: 2\n    z: [3]\nc: 'd'\n"
 
 
@@ -196,7 +198,7 @@ def test_the_install_directory_is_keyed_by_the_lock(monkeypatch: pytest.MonkeyPa
 def test_a_failed_install_leaves_no_directory_and_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """npm failing (offline, a registry error) is "not available", and nothing half-installed becomes the cache."""
     if node.shutil.which("node") is None:
-        pytest.skip("node is not installed: ensure() stops before npm")
+        missing_tool("node is not installed (run `make test-deps`): ensure() stops before npm")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "node").symlink_to(node.shutil.which("node"))

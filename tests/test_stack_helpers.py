@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import textwrap
 from pathlib import Path
 
-import pytest
 import yaml
 
 from obsgen.catalog import load_bundle
@@ -15,6 +13,8 @@ from obsgen.emit.stack import render
 from obsgen.emit.stack.settings import StackSettings
 from obsgen.model import Bundle
 from obsgen.plan import build_plan
+
+from conftest import missing_tool
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGS = REPO / "catalogs"
@@ -52,10 +52,7 @@ def need(tool: str) -> str:
     """The tool's path; a missing tool fails in CI and skips (saying why) on a laptop."""
     path = shutil.which(tool)
     if path is None:
-        message = f"{tool} is not installed; run `make test-deps`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool(f"{tool} is not installed; run `make test-deps`")
     return path
 
 
