@@ -36,9 +36,8 @@ validate: $(BIN)/obsgen  ## Validate catalogs only
 test-deps: $(BIN)/obsgen  ## Install what the tests need (promtool, amtool, k6, compose, tsc...)
 	bash scripts/install-test-deps.sh
 
-test: test-deps  ## Run the whole suite with the real tools: in parallel, then the timing-sensitive tests alone
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m 'not serial'
-	$(BIN)/python -m pytest -q -m serial -n 2 --dist loadfile
+test: test-deps  ## Run the whole suite with the real tools (scripts/run-tests.sh: the timing tests beside the rest, then the engine-wide ones)
+	VENV=$(VENV) TEST_WORKERS=$(TEST_WORKERS) bash scripts/run-tests.sh
 
 fuzz: test-deps  ## The property tests with many more examples (valid catalogs in, valid output out; mutations never crash)
 	OBSGEN_FUZZ=1 $(BIN)/python -m pytest -q tests/test_valid_catalogs.py tests/test_loader_hypothesis.py

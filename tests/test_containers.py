@@ -173,7 +173,7 @@ def test_batched_runs_keep_each_exit_code_and_output(runner: Runner, tmp_path: P
         assert (b.stdout.strip(), b.stderr.strip()) == (s.stdout.strip(), s.stderr.strip())
 
 
-@pytest.mark.serial  # counts every container on the engine: no other test may create one meanwhile
+@pytest.mark.alone  # counts every container on the engine: no other test may create one meanwhile
 def test_container_runs_leave_no_container_or_volume(runner: Runner, validate, tmp_path: Path) -> None:
     """The Prometheus image declares VOLUME: without remove(v=True) every run would leak one."""
     require_container_path(runner)

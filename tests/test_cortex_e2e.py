@@ -32,8 +32,8 @@ from obsgen.writer import write
 from conftest import BIN, ROOT, require_built, require_tool
 from support import localstack as ls
 
-# Compressed time and live processes or containers: run alone (`make test` runs serial tests after the parallel phase).
-pytestmark = pytest.mark.serial
+# Compressed time: `make test` runs the `timing` tests at normal CPU priority beside the rest (scripts/run-tests.sh).
+pytestmark = pytest.mark.timing
 
 FIRE_TIMEOUT = 120  # the slowest: a 95% SLO's page tier needs ~45 s of failure in its 60 s window, plus write lag
 LOST = "cortex-ingester-3"
