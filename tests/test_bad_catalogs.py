@@ -76,11 +76,11 @@ class _Lazy(dict):
         return self[name]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Every case run once, a few at a time: each is a separate process start.
 
-    Under pytest-xdist the cases are spread over workers, and each worker would run this module fixture whole:
+    Under pytest-xdist the cases are spread over workers, and each worker would run this fixture whole:
     there, each case runs when its test asks for it.
     """
     base = tmp_path_factory.mktemp("bad")
@@ -96,7 +96,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     return results
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def expected() -> dict[str, list[str]]:
     return yaml.safe_load(EXPECTED.read_text(encoding="utf-8"))
 

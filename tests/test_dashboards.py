@@ -26,22 +26,22 @@ from conftest import ROOT
 Dash = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bundle() -> Bundle:
     return load_bundle(ROOT / "catalogs")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def plan(bundle: Bundle) -> Plan:
     return build_plan(bundle)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def files(plan: Plan) -> dict[str, str]:
     return emit(plan, Settings())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dashboards(files: dict[str, str]) -> dict[str, Dash]:
     return {p: json.loads(t) for p, t in files.items() if p.endswith(".json")}
 

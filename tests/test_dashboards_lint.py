@@ -21,7 +21,7 @@ from conftest import ROOT
 Dash = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated() -> tuple[dict[str, Dash], Known]:
     plan = build_plan(load_bundle(ROOT / "catalogs"))
     files = emit(plan, Settings())

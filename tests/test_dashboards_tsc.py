@@ -26,12 +26,12 @@ from obsgen.settings import Settings
 from conftest import ROOT
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def checker(node_env: NodeEnv) -> NodeEnv:
     return node_env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dashboards")
     paths = {}

@@ -14,7 +14,7 @@ from obsgen.settings import Settings
 MAX_PANELS = 60  # issue 10's bound at 1,000 services
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def overviews() -> dict[int, dict]:
     out = {}
     for size in (5, 1000):

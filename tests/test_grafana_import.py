@@ -165,7 +165,7 @@ def grafana() -> Iterator[FakeGrafana]:
         fake.thread.join(timeout=5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dashboards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gen")
     for rel, text in emit(build_plan(load_bundle(ROOT / "catalogs")), Settings()).items():

@@ -19,7 +19,7 @@ SCAFFOLD = {"obsgen.yaml", "catalogs/example.yaml", ".github/workflows/obsgen.ym
             ".pre-commit-config.yaml", ".obsgen/catalog.schema.json", ".obsgen/project.schema.json"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty folder after `obsgen init` and `obsgen generate`."""
     where = tmp_path_factory.mktemp("init")

@@ -17,12 +17,12 @@ from obsgen.settings import Settings
 from conftest import ROOT
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bundle() -> m.Bundle:
     return load_bundle(ROOT / "catalogs", "prod")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def files(bundle: m.Bundle) -> dict[str, str]:
     return k6.emit(build_plan(bundle), Settings())
 

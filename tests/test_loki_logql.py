@@ -21,12 +21,12 @@ from obsgen.check.node import NodeEnv
 from conftest import ROOT, obsgen
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def script(node_env: NodeEnv) -> NodeEnv:
     return node_env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fixture_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("fixture-tree")
     result = obsgen("generate", "--catalogs", str(ROOT / "tests" / "fixtures" / "catalogs"), "--out", str(out))

@@ -104,12 +104,12 @@ def test_duplicate_group_names_are_refused() -> None:
 # -- label matchers against what the collector attaches ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def script(node_env: NodeEnv) -> NodeEnv:
     return node_env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def parsed(script: NodeEnv) -> list[Parsed]:
     rules, p1 = rule_expressions(COMPOSE / "loki" / "rules", ROOT)
     targets, p2 = dashboard_targets(ROOT / "dashboards", ROOT)

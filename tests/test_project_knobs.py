@@ -12,7 +12,8 @@ import yaml
 
 from conftest import ROOT, obsgen, require_tool, run
 
-# One worker runs this file's tests: its module fixtures are costly, and each worker would build its own.
+# One worker runs this file's tests: its fixtures are costly, and each worker would build its own. They are
+# session-scoped: xdist may hand a worker another file's test in between, which would tear a module fixture down.
 pytestmark = pytest.mark.xdist_group("project_knobs")
 
 FIXTURES = ROOT / "tests" / "fixtures" / "catalogs"
@@ -137,7 +138,7 @@ output: {outputs: [rules, rule-tests, dashboards]}
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scoped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generated(tmp_path_factory.mktemp("scoped"), SCOPED, FIXTURES / "shop.yaml", ROOT / "catalogs" / "divan-api.yaml")
 

@@ -40,7 +40,7 @@ def test_every_alert_has_a_firing_and_a_silent_case() -> None:
             assert {name for name, _ in wanted} <= silent, f"{rule_file.name}: alerts without a silent test"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fixture_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shop fixture uses every alert template, including a raw expr with its own test series."""
     out = tmp_path_factory.mktemp("fixture-tree")

@@ -118,7 +118,7 @@ def test_the_prometheus_agent_refuses_rules(run_check, tmp_path: Path) -> None:
 # -- what each target writes ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def targeted() -> dict[str, str]:
     settings = Settings(targets=TargetSettings("observability", (("release", "kube-prom"),), (("*", "abort"), ("shop", "warn"))))
     return pipeline.generate(FIXTURES, settings=settings)

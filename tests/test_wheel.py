@@ -21,7 +21,8 @@ import yaml
 
 from conftest import ROOT
 
-# One worker runs this file's tests: its module fixtures are costly, and each worker would build its own.
+# One worker runs this file's tests: its fixtures are costly, and each worker would build its own. They are
+# session-scoped: xdist may hand a worker another file's test in between, which would tear a module fixture down.
 pytestmark = pytest.mark.xdist_group("wheel")
 
 TIMEOUT = 900
@@ -34,7 +35,7 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subpro
                           stdin=subprocess.DEVNULL, check=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from the files git tracks (or would), copied out: a stale build/ folder cannot leak into it."""
     source, dist = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("dist")
@@ -50,7 +51,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment outside the repository with the wheel and its runtime dependencies, no extras."""
     where = tmp_path_factory.mktemp("venv")
