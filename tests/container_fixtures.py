@@ -84,7 +84,7 @@ def container_engine() -> Iterator[Engine]:
         return
     podman = shutil.which("podman")
     if podman is None or os.environ.get("OBSGEN_RUNNER") == "local":
-        yield Engine("", "no engine: no DOCKER_HOST, no /var/run/docker.sock, no podman", podman=False)
+        yield Engine("", "no engine: no DOCKER_HOST, no /var/run/docker.sock, no podman (scripts/ci-setup.sh installs podman)", podman=False)
         return
     tmp = Path(tempfile.mkdtemp(prefix="obsgen-podman-"))
     sock = tmp / "podman.sock"
@@ -129,7 +129,7 @@ def container_engine() -> Iterator[Engine]:
 def require_container_path(runner: Runner) -> None:
     """No engine: the one policy (a failure in CI, a skip with the reason elsewhere)."""
     if not runner.uses_containers:
-        missing_tool(f"no container engine ({runner.reason})")
+        missing_tool(f"no container engine ({runner.reason}; scripts/ci-setup.sh installs podman and the images)")
 
 
 @pytest.fixture(scope="session")
