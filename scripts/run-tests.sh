@@ -16,8 +16,20 @@ WORKERS=${TEST_WORKERS:-4}
 
 timing_log=$(mktemp "${TMPDIR:-/tmp}/obsgen-timing-tests.XXXXXX")
 timing_pid=
+
+kill_tree() {
+  # TERM a process and everything under it (the pytest workers and the Prometheus, Alertmanager, demo and Cortex
+  # processes the tests started), children first: a background job here ignores SIGINT, so Ctrl-C never reaches it.
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill -TERM "$1" 2>/dev/null
+}
+
 cleanup() {
-  [ -n "$timing_pid" ] && kill -- "$timing_pid" 2>/dev/null && wait "$timing_pid" 2>/dev/null
+  if [ -n "$timing_pid" ]; then
+    kill_tree "$timing_pid"
+    wait "$timing_pid" 2>/dev/null
+  fi
   rm -f "$timing_log"
 }
 trap cleanup EXIT
