@@ -32,7 +32,7 @@ from obsgen.check.result import CheckResult
 from obsgen.check.runner import Result, Runner, RunnerError
 from obsgen.check.tools import TOOLS
 
-from conftest import in_ci, missing_tool, require_tool
+from conftest import in_ci, missing_tool, require_tool, stop_process
 
 IMAGES_ENV = Path(os.environ.get("OBSGEN_IMAGES_ENV", "/var/cache/obsgen/images.env"))
 SOCKET_WAIT = 30.0  # seconds for podman's API socket to answer
@@ -116,12 +116,7 @@ def container_engine() -> Iterator[Engine]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc, timeout=15)
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 

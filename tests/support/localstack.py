@@ -34,6 +34,8 @@ from obsgen.naming import PROBE_JOB
 from obsgen.promql import Agg, Binary, Call, Expr, Neg, Paren, Subquery, Vector, render
 from obsgen.promql_parse import to_expr
 
+from conftest import stop_process
+
 TIME_FACTOR = 60
 MIN_RANGE_S = 5  # a range must hold several 1 s scrapes for rate() to work
 MIN_OFFSET_S = 15  # a drop compared with `offset` stays visible long enough for Alertmanager to notify it
@@ -261,14 +263,8 @@ class Proc:
         return self.popen is not None and self.popen.poll() is None
 
     def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=10)
+        if self.popen is not None and self.popen.poll() is None:
+            stop_process(self.popen)
 
     def tail(self, lines: int = 20) -> str:
         with contextlib.suppress(OSError):
