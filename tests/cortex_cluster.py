@@ -16,8 +16,6 @@ import signal
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,14 +111,6 @@ class CortexCluster(DemoAndAlertmanager):
         return RulerClient(self.component("cortex-ruler").url, TENANT)
 
     # lifecycle ------------------------------------------------------------------------------------------
-
-    def start(self) -> CortexCluster:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _spawn(self, name: str, args: list[str]) -> Proc:
         proc = Proc(name, args, self.work / f"{name}.log").start()
@@ -246,16 +236,6 @@ class CortexCluster(DemoAndAlertmanager):
         url = f"{self.component('cortex-ruler').url}/prometheus/api/v1/rules"
         return [r for g in http_json(url, timeout=15)["data"]["groups"] for r in g["rules"]]
 
-
-
-@contextmanager
-def running(cluster: CortexCluster) -> Iterator[CortexCluster]:
-    """A started cluster, every process stopped on exit even on failure."""
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def wait_seconds(seconds: float) -> None:

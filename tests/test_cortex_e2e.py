@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cortex_cluster import CortexCluster, running, wait_seconds
+from cortex_cluster import CortexCluster, wait_seconds
 
 from obsgen.catalog import load_bundle
 from obsgen.emit import emit_all
@@ -60,7 +60,7 @@ def cluster(generated: tuple[Bundle, Path], tmp_path_factory: pytest.TempPathFac
     work = tmp_path_factory.mktemp("cortex")
     c = CortexCluster(cortex, base, bundle, ROOT / "catalogs", out / "compose/alertmanager/alertmanager.yml", work,
                       str(BIN / "obsgen"), external)
-    with running(c):
+    with ls.started(c):
         yield c
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import yaml
 
@@ -273,10 +273,25 @@ class Proc:
 
 
 class DemoAndAlertmanager:
-    """What every local stack gives the end-to-end tests: the demo's fault switch and Alertmanager's alerts."""
+    """What every local stack gives the end-to-end tests: a start that stops whatever it started if it fails, the
+    demo's fault switch and Alertmanager's alerts. A stack defines `_start` and `stop`."""
 
     am_url: str
     demo_url: str
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def am_alerts(self) -> list[dict[str, Any]]:
         return http_json(f"{self.am_url}/api/v2/alerts")
@@ -308,14 +323,6 @@ class LocalStack(DemoAndAlertmanager):
         self.started_at = 0.0
 
     # lifecycle -------------------------------------------------------------------------------------------
-
-    def start(self) -> LocalStack:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _start(self) -> None:
         for tool in ("prometheus", "prometheus-alertmanager", "amtool", "prometheus-blackbox-exporter"):
@@ -438,16 +445,25 @@ class LocalStack(DemoAndAlertmanager):
 
 
 
+StackT = TypeVar("StackT", bound=DemoAndAlertmanager)
+
+
 @contextlib.contextmanager
-def running(bundle: m.Bundle, catalogs: Path, rules_dir: Path, workdir: Path, alertmanager_yml: Path | None = None,
-            obsgen: str = "obsgen") -> Iterator[LocalStack]:
-    """A started LocalStack, stopped on exit even on failure."""
-    stack = LocalStack(bundle, catalogs, rules_dir, workdir, alertmanager_yml, obsgen)
+def started(stack: StackT) -> Iterator[StackT]:
+    """The stack started, and stopped on exit even on failure."""
     stack.start()
     try:
         yield stack
     finally:
         stack.stop()
+
+
+@contextlib.contextmanager
+def running(bundle: m.Bundle, catalogs: Path, rules_dir: Path, workdir: Path, alertmanager_yml: Path | None = None,
+            obsgen: str = "obsgen") -> Iterator[LocalStack]:
+    """A started LocalStack, stopped on exit even on failure."""
+    with started(LocalStack(bundle, catalogs, rules_dir, workdir, alertmanager_yml, obsgen)) as stack:
+        yield stack
 
 
 @contextlib.contextmanager
